@@ -1,0 +1,97 @@
+/**
+ * The records that travel beside a message: its SMTP envelope (stored next to the .eml in the
+ * mailbag), the queue messages that move it along, and its per-recipient delivery status.
+ * Everything read back from S3 or SQS is validated, so a corrupt record fails with the field
+ * named instead of a TypeError deep in a handler.
+ */
+import { z } from "zod";
+import { formatPath } from "./config.ts";
+import { MailbagError } from "./errors.ts";
+
+const envelopeSchema = z.strictObject({
+  version: z.literal(1),
+  id: z.string(),
+  gateway: z.string(),
+  /** Reverse path; "" is the null sender `<>` of bounces (RFC 5321 §4.5.5). */
+  mailFrom: z.string(),
+  rcptTo: z.array(z.string()).min(1),
+  client: z.strictObject({
+    address: z.string(),
+    helo: z.string(),
+    tls: z.boolean(),
+    /** SMTP AUTH user, when the client authenticated. */
+    user: z.string().optional(),
+    /** The postoffice the client submitted for (auth or network), when it did. */
+    postoffice: z.string().optional(),
+  }),
+  receivedAt: z.string(),
+  /** Stored bytes, our Received: header included. */
+  size: z.number().int().nonnegative(),
+  sha256: z.string().regex(/^[0-9a-f]{64}$/),
+  /** ESMTP parameters worth keeping for later (RFC 1652 BODY, RFC 6531 SMTPUTF8, RFC 3461 DSN). */
+  params: z.record(z.string(), z.string()).default({}),
+});
+export type Envelope = z.output<typeof envelopeSchema>;
+
+/** Route queue: "a message was accepted by this gateway". */
+const routeJobSchema = z.strictObject({ v: z.literal(1), id: z.string(), gateway: z.string() });
+export type RouteJob = z.output<typeof routeJobSchema>;
+
+/** Delivery queue: "send this message to these recipients through the smart host". */
+const deliverJobSchema = z.strictObject({
+  v: z.literal(1),
+  id: z.string(),
+  gateway: z.string(),
+  recipients: z.array(z.string()).min(1),
+});
+export type DeliverJob = z.output<typeof deliverJobSchema>;
+
+export type RecipientState = "delivered" | "failed" | "deferred";
+const statusSchema = z.strictObject({
+  id: z.string(),
+  recipients: z.record(
+    z.string(),
+    z.strictObject({
+      state: z.enum(["delivered", "failed", "deferred"]),
+      /** The smart host's reply (or the connection error) that decided the state. */
+      reply: z.string(),
+      at: z.string(),
+      attempts: z.number().int().positive(),
+    }),
+  ),
+});
+export type DeliveryStatus = z.output<typeof statusSchema>;
+
+/** A record in the mailbag or on a queue that does not have the shape we wrote. */
+export class MalformedRecordError extends MailbagError {
+  constructor(what: string, path: string, reason: string) {
+    super(554, "5.6.0", `malformed ${what}: ${path || "(root)"}: ${reason}`);
+  }
+}
+
+function parser<S extends z.ZodType>(what: string, schema: S): (json: unknown) => z.output<S> {
+  return (json) => {
+    const r = schema.safeParse(json);
+    if (r.success) return r.data;
+    const issue = r.error.issues[0];
+    throw new MalformedRecordError(
+      what,
+      formatPath(issue?.path ?? []),
+      issue?.message ?? "invalid",
+    );
+  };
+}
+
+export const parseEnvelope = parser("envelope", envelopeSchema);
+export const parseRouteJob = parser("route job", routeJobSchema);
+export const parseDeliverJob = parser("delivery job", deliverJobSchema);
+export const parseStatus = parser("delivery status", statusSchema);
+
+/** JSON.parse that reports bad JSON as a MalformedRecordError too. */
+export function parseJson(what: string, text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch (err) {
+    throw new MalformedRecordError(what, "", (err as Error).message);
+  }
+}

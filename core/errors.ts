@@ -1,0 +1,71 @@
+/**
+ * The one error hierarchy of the gateway. Every error carries the SMTP reply it maps to
+ * (basic code + RFC 3463 enhanced code), so the ingress can answer a client precisely and the
+ * functions can decide between "retry later" (4xx) and "fail for good" (5xx).
+ *
+ * `responseCode` is the property smtp-server reads to pick the reply code of a rejected command.
+ * The enhanced code is part of the message text because smtp-server only knows a fixed code per
+ * basic code (550 would always become 5.1.1) — see https://www.rfc-editor.org/rfc/rfc3463.
+ */
+export class MailbagError extends Error {
+  readonly responseCode: number;
+  readonly enhancedCode: string;
+  readonly reason: string;
+
+  constructor(responseCode: number, enhancedCode: string, reason: string, options?: ErrorOptions) {
+    super(`${enhancedCode} ${reason}`, options);
+    this.name = new.target.name;
+    this.responseCode = responseCode;
+    this.enhancedCode = enhancedCode;
+    this.reason = reason;
+  }
+
+  /** 4xx: the sender (or the queue) should try again later. */
+  get transient(): boolean {
+    return this.responseCode >= 400 && this.responseCode < 500;
+  }
+
+  /** The full SMTP reply line, e.g. `550 5.7.1 Relaying denied`. */
+  get reply(): string {
+    return `${this.responseCode} ${this.message}`;
+  }
+}
+
+/** A backend (S3, SQS, smart host connection) failed: nothing was accepted, try again. */
+export class BackendUnavailableError extends MailbagError {
+  constructor(reason: string, options?: ErrorOptions) {
+    super(451, "4.3.0", reason, options);
+  }
+}
+
+/** RFC 1870: the message is larger than the advertised SIZE. */
+export class MessageTooLargeError extends MailbagError {
+  constructor(limit: number) {
+    super(552, "5.3.4", `Message size exceeds fixed maximum message size (${limit} bytes)`);
+  }
+}
+
+/** A recipient or sender the policy refuses (relaying, unknown mailbox, loops...). */
+export class PolicyRejectionError extends MailbagError {}
+
+/** Malformed input from a client: an address, a header, a parameter. */
+export class SyntaxRejectionError extends MailbagError {
+  constructor(reason: string) {
+    super(501, "5.1.3", reason);
+  }
+}
+
+/**
+ * Invalid configuration. Not an SMTP condition: the process refuses to start (exit code 2).
+ * `path` names the offending field, e.g. `postoffices[1].domain`.
+ */
+export class ConfigError extends MailbagError {
+  readonly path: string;
+  constructor(path: string, reason: string) {
+    super(554, "5.3.5", `${path}: ${reason}`);
+    this.path = path;
+  }
+}
+
+/** Delivery to the smart host ended with a reply; keeps the peer's own code and text. */
+export class SmartHostReplyError extends MailbagError {}

@@ -1,0 +1,52 @@
+/**
+ * What core needs from the outside world, as interfaces: the functions/ adapters implement
+ * them over S3 and SQS, tests can hand in the same adapters pointed at an emulator.
+ */
+import type { Readable } from "node:stream";
+
+/** One gateway's mailbag bucket. */
+export interface MailbagStore {
+  /** Streams `body` into `key` (multipart); rejects, leaving no object, if `body` errors. */
+  putStream(key: string, body: Readable): Promise<void>;
+  putJson(key: string, value: unknown): Promise<void>;
+  /** The parsed JSON object at `key`, or undefined when there is none. */
+  getJson(key: string): Promise<unknown>;
+  /** A stream of the object's bytes; `range` is an HTTP byte range such as `bytes=0-65535`. */
+  getStream(key: string, range?: string): Promise<Readable>;
+  /** Server-side copy: the bytes never pass through this process. */
+  copy(fromKey: string, toKey: string): Promise<void>;
+  delete(keys: readonly string[]): Promise<void>;
+}
+
+/** The FIFO queues of the network, addressed by name. */
+export interface JobQueue {
+  /**
+   * Sends one FIFO message. `groupId` orders (one group per gateway: one at a time, in order);
+   * `deduplicationId` makes a resend within 5 minutes a no-op
+   * (https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/FIFO-queues-exactly-once-processing.html).
+   */
+  send(queueName: string, body: unknown, groupId: string, deduplicationId: string): Promise<void>;
+}
+
+/** The outcome of one SMTP transaction with the smart host, per recipient. */
+export interface TransportResult {
+  readonly accepted: readonly string[];
+  /** Recipients refused at RCPT (or for the whole transaction), with the peer's reply. */
+  readonly refused: readonly {
+    readonly address: string;
+    readonly reply: string;
+    readonly permanent: boolean;
+  }[];
+  /** The final reply to DATA, e.g. `250 2.0.0 Ok: queued as ABC`. */
+  readonly reply: string;
+}
+
+/** The smart host: SMTP relay or Amazon SES. */
+export interface SmartHostTransport {
+  /**
+   * One transaction: envelope from the stored envelope (never from headers), body streamed.
+   * Rejects with a SmartHostReplyError for a reply that refuses the whole transaction, and with
+   * a BackendUnavailableError when no reply could be had (connection refused, timeout).
+   */
+  send(from: string, to: readonly string[], body: Readable, size: number): Promise<TransportResult>;
+}

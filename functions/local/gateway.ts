@@ -1,0 +1,99 @@
+/**
+ * A whole Mailbag network on one machine: for each gateway of the config, its SMTP ingress and
+ * a runner per FIFO queue that invokes the real Lambda handlers. Used by `mailbag start`, the
+ * integration tests and the benchmarks.
+ */
+import { GetQueueAttributesCommand } from "@aws-sdk/client-sqs";
+import type { SMTPServer } from "smtp-server";
+import { gatewayResources, type QueueRole } from "../../core/names.ts";
+import { handler as deliverHandler } from "../deliver/index.ts";
+import { createIngress, drain, listen } from "../ingress/server.ts";
+import { handler as routerHandler } from "../router/index.ts";
+import { type Runtime, useRuntime } from "../shared/runtime.ts";
+import { queueUrlResolver } from "../shared/sqs-queue.ts";
+import { provisionGateway } from "./provision.ts";
+import { type Runner, type SqsHandler, startRunner } from "./runner.ts";
+
+export interface LocalNetworkOptions {
+  readonly runtime: Runtime;
+  /** Port of the first gateway's ingress (0: any free port); the next gateways take +1 each. */
+  readonly port: number;
+  readonly host?: string;
+  /** Create buckets and queues first (emulators; never needed on AWS, where CDK did it). */
+  readonly provision: boolean;
+  /** Which parts to run; default all. `ingress` alone is the container's role. */
+  readonly parts?: { ingress?: boolean; functions?: boolean };
+  readonly waitSeconds?: number;
+  readonly closeTimeoutMs?: number;
+}
+
+export interface LocalGateway {
+  readonly id: string;
+  readonly port: number | undefined;
+  readonly runners: Partial<Record<QueueRole, Runner>>;
+}
+
+export interface LocalNetwork {
+  readonly gateways: readonly LocalGateway[];
+  /** Drains the ingresses (open sessions finish), then stops the runners after their batch. */
+  stop(): Promise<void>;
+}
+
+const HANDLERS: Record<QueueRole, SqsHandler> = {
+  route: routerHandler as unknown as SqsHandler,
+  deliver: deliverHandler as unknown as SqsHandler,
+};
+
+export async function startLocalNetwork(opts: LocalNetworkOptions): Promise<LocalNetwork> {
+  const { runtime } = opts;
+  const { config, clients } = runtime;
+  useRuntime(runtime);
+  const resolveUrl = queueUrlResolver(clients.sqs);
+  const servers: SMTPServer[] = [];
+  const gateways: LocalGateway[] = [];
+  for (const [index, gw] of config.gateways.entries()) {
+    if (opts.provision) await provisionGateway(clients, config, gw.id);
+    let port: number | undefined;
+    if (opts.parts?.ingress ?? true) {
+      const server = createIngress({
+        map: runtime.map,
+        gatewayId: gw.id,
+        hostname: gw.hostname ?? `${gw.id.toLowerCase()}.mailbag.invalid`,
+        deps: runtime.acceptDeps(gw.id),
+        secrets: process.env,
+        ...(opts.closeTimeoutMs !== undefined ? { closeTimeoutMs: opts.closeTimeoutMs } : {}),
+      });
+      const wanted = gw.port ?? (opts.port === 0 ? 0 : opts.port + index);
+      port = await listen(server, wanted, opts.host ?? "127.0.0.1");
+      servers.push(server);
+    }
+    const runners: Partial<Record<QueueRole, Runner>> = {};
+    if (opts.parts?.functions ?? true) {
+      const roles: QueueRole[] = gw.mode === "receive" ? ["route"] : ["route", "deliver"];
+      for (const role of roles) {
+        const name = gatewayResources(config.prefix, gw.id).queues[role];
+        const queueUrl = await resolveUrl(name);
+        const attrs = await clients.sqs.send(
+          new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ["QueueArn"] }),
+        );
+        runners[role] = startRunner({
+          sqs: clients.sqs,
+          queueUrl,
+          queueArn: attrs.Attributes?.QueueArn ?? name,
+          region: clients.settings.region,
+          functionName: `${config.prefix}-${gw.id}-${role}`,
+          handler: HANDLERS[role],
+          ...(opts.waitSeconds !== undefined ? { waitSeconds: opts.waitSeconds } : {}),
+        });
+      }
+    }
+    gateways.push({ id: gw.id, port, runners });
+  }
+  return {
+    gateways,
+    async stop() {
+      await Promise.all(servers.map(drain));
+      await Promise.all(gateways.flatMap((g) => Object.values(g.runners).map((r) => r.stop())));
+    },
+  };
+}

@@ -1,0 +1,48 @@
+/**
+ * AWS clients from the standard configuration (AWS_ENDPOINT_URL, AWS_REGION, the credentials
+ * chain), so the same code runs against AWS, LocalStack or the embedded emulator
+ * (https://docs.aws.amazon.com/sdkref/latest/guide/feature-ss-endpoints.html).
+ */
+import { S3Client } from "@aws-sdk/client-s3";
+import { SESClient } from "@aws-sdk/client-ses";
+import { SQSClient } from "@aws-sdk/client-sqs";
+
+export interface AwsSettings {
+  /** An emulator's endpoint; undefined means real AWS. */
+  readonly endpoint?: string | undefined;
+  readonly region: string;
+}
+
+export interface AwsClients {
+  readonly settings: AwsSettings;
+  readonly s3: S3Client;
+  readonly sqs: SQSClient;
+  readonly ses: SESClient;
+}
+
+export function awsSettingsFromEnv(env: NodeJS.ProcessEnv = process.env): AwsSettings {
+  return {
+    endpoint: env.AWS_ENDPOINT_URL || undefined,
+    region: env.AWS_REGION || env.AWS_DEFAULT_REGION || "us-east-1",
+  };
+}
+
+export function createAwsClients(settings: AwsSettings): AwsClients {
+  const emulator = settings.endpoint
+    ? {
+        endpoint: settings.endpoint,
+        // Emulators accept any key; real credentials from the chain still win when present.
+        credentials: process.env.AWS_ACCESS_KEY_ID
+          ? undefined
+          : { accessKeyId: "test", secretAccessKey: "test" },
+      }
+    : {};
+  const common = { region: settings.region, maxAttempts: 3, ...emulator };
+  return {
+    settings,
+    // Path-style: emulators serve no per-bucket virtual hosts on 127.0.0.1.
+    s3: new S3Client({ ...common, forcePathStyle: settings.endpoint !== undefined }),
+    sqs: new SQSClient(common),
+    ses: new SESClient(common),
+  };
+}

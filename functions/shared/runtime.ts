@@ -1,0 +1,89 @@
+/**
+ * Everything a handler or the ingress needs for one gateway, built once per process (a Lambda
+ * cold start, or `mailbag start`) from the validated config and the AWS clients.
+ */
+import type { AcceptDeps } from "../../core/accept.ts";
+import type { Config } from "../../core/config.ts";
+import type { DeliverDeps } from "../../core/deliver.ts";
+import { ConfigError } from "../../core/errors.ts";
+import { gatewayResources } from "../../core/names.ts";
+import type { JobQueue, SmartHostTransport } from "../../core/ports.ts";
+import type { RouterDeps } from "../../core/router.ts";
+import { type AddressMap, buildAddressMap } from "../../core/routing.ts";
+import { type AwsClients, awsSettingsFromEnv, createAwsClients } from "./aws.ts";
+import { configPath, loadConfigFile } from "./config-file.ts";
+import { s3Store } from "./s3-store.ts";
+import { sesTransport } from "./ses-transport.ts";
+import { smtpTransport } from "./smtp-transport.ts";
+import { sqsQueue } from "./sqs-queue.ts";
+
+export interface Runtime {
+  readonly config: Config;
+  readonly map: AddressMap;
+  readonly clients: AwsClients;
+  readonly queue: JobQueue;
+  acceptDeps(gatewayId: string): AcceptDeps;
+  routerDeps(gatewayId: string): RouterDeps;
+  deliverDeps(gatewayId: string): DeliverDeps;
+}
+
+export function createRuntime(config: Config, clients: AwsClients): Runtime {
+  const map = buildAddressMap(config);
+  const queue = sqsQueue(clients.sqs);
+  const names = (gatewayId: string) => {
+    if (!map.gateways.has(gatewayId))
+      throw new ConfigError("gateway", `unknown gateway ${gatewayId}`);
+    return gatewayResources(config.prefix, gatewayId);
+  };
+  const transport = smartHost(config, clients);
+  return {
+    config,
+    map,
+    clients,
+    queue,
+    acceptDeps: (gw) => ({
+      store: s3Store(clients.s3, names(gw).bucket),
+      queue,
+      routeQueue: names(gw).queues.route,
+    }),
+    routerDeps: (gw) => ({
+      map,
+      store: s3Store(clients.s3, names(gw).bucket),
+      queue,
+      deliverQueue: names(gw).queues.deliver,
+    }),
+    deliverDeps: (gw) => ({ store: s3Store(clients.s3, names(gw).bucket), transport }),
+  };
+}
+
+function smartHost(config: Config, clients: AwsClients): SmartHostTransport {
+  const sh = config.smartHost;
+  const helo = config.gateways.find((g) => g.hostname)?.hostname ?? "mailbag.invalid";
+  return "url" in sh
+    ? smtpTransport(sh.url, helo)
+    : sesTransport(clients.ses, sh.ses.configurationSet);
+}
+
+let cached: Promise<Runtime> | undefined;
+
+/**
+ * The Lambda runtime: config from MAILBAG_CONFIG (a file bundled or mounted beside the
+ * function), clients from the standard AWS environment. Loaded once per cold start; a failed
+ * load is not cached so the next invocation tries again.
+ */
+export function lambdaRuntime(): Promise<Runtime> {
+  if (!cached) {
+    cached = loadConfigFile(configPath()).then((config) =>
+      createRuntime(config, createAwsClients(awsSettingsFromEnv())),
+    );
+    cached.catch(() => {
+      cached = undefined;
+    });
+  }
+  return cached;
+}
+
+/** Lets the local runner hand its own runtime to the very same handlers. */
+export function useRuntime(runtime: Runtime): void {
+  cached = Promise.resolve(runtime);
+}

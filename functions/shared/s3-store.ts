@@ -1,0 +1,77 @@
+/** MailbagStore over one S3 bucket. */
+
+import type { Readable } from "node:stream";
+import {
+  CopyObjectCommand,
+  DeleteObjectsCommand,
+  GetObjectCommand,
+  NoSuchKey,
+  PutObjectCommand,
+  type S3Client,
+} from "@aws-sdk/client-s3";
+import { Upload } from "@aws-sdk/lib-storage";
+import type { MailbagStore } from "../../core/ports.ts";
+
+/**
+ * 5 MiB parts (the S3 minimum), two in flight: at most ~10 MiB of any message is in memory
+ * (https://docs.aws.amazon.com/AmazonS3/latest/userguide/qfacts.html).
+ */
+const PART_SIZE = 5 * 1024 * 1024;
+const QUEUE_SIZE = 2;
+
+export function s3Store(s3: S3Client, bucket: string): MailbagStore {
+  return {
+    async putStream(key, body) {
+      const upload = new Upload({
+        client: s3,
+        params: { Bucket: bucket, Key: key, Body: body, ContentType: "message/rfc822" },
+        partSize: PART_SIZE,
+        queueSize: QUEUE_SIZE,
+        leavePartsOnError: false,
+      });
+      await upload.done();
+    },
+    async putJson(key, value) {
+      await s3.send(
+        new PutObjectCommand({
+          Bucket: bucket,
+          Key: key,
+          Body: JSON.stringify(value),
+          ContentType: "application/json",
+        }),
+      );
+    },
+    async getJson(key) {
+      try {
+        const res = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+        return JSON.parse((await res.Body?.transformToString("utf8")) ?? "null");
+      } catch (err) {
+        if (err instanceof NoSuchKey || (err as { name?: string }).name === "NoSuchKey")
+          return undefined;
+        throw err;
+      }
+    },
+    async getStream(key, range) {
+      const res = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key, Range: range }));
+      return res.Body as Readable;
+    },
+    async copy(fromKey, toKey) {
+      await s3.send(
+        new CopyObjectCommand({
+          Bucket: bucket,
+          Key: toKey,
+          CopySource: `${bucket}/${encodeURIComponent(fromKey).replace(/%2F/g, "/")}`,
+        }),
+      );
+    },
+    async delete(keysToDelete) {
+      if (keysToDelete.length === 0) return;
+      await s3.send(
+        new DeleteObjectsCommand({
+          Bucket: bucket,
+          Delete: { Objects: keysToDelete.map((Key) => ({ Key })), Quiet: true },
+        }),
+      );
+    },
+  };
+}

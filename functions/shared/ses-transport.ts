@@ -1,0 +1,73 @@
+/**
+ * Amazon SES as the smart host (SendRawEmail). The SES API takes the whole message in one
+ * request, so this transport is the one place a body is held in memory: it reads at most
+ * SES's own limit of 10 MB (https://docs.aws.amazon.com/ses/latest/dg/quotas.html) and refuses
+ * larger messages for good (552 5.3.4) before buffering them. Use an SMTP smart host (SES's SMTP
+ * interface works too) to relay larger mail as a stream.
+ */
+
+import type { Readable } from "node:stream";
+import { type SESClient, SendRawEmailCommand } from "@aws-sdk/client-ses";
+import {
+  BackendUnavailableError,
+  MessageTooLargeError,
+  SmartHostReplyError,
+} from "../../core/errors.ts";
+import type { SmartHostTransport } from "../../core/ports.ts";
+
+export const SES_MAX_MESSAGE_BYTES = 10 * 1024 * 1024;
+
+export function sesTransport(ses: SESClient, configurationSet?: string): SmartHostTransport {
+  return {
+    async send(from, to, body, size) {
+      if (size > SES_MAX_MESSAGE_BYTES) {
+        body.destroy();
+        throw new MessageTooLargeError(SES_MAX_MESSAGE_BYTES);
+      }
+      const data = await readAll(body, SES_MAX_MESSAGE_BYTES);
+      try {
+        const res = await ses.send(
+          new SendRawEmailCommand({
+            Source: from || undefined,
+            Destinations: [...to],
+            RawMessage: { Data: data },
+            ConfigurationSetName: configurationSet,
+          }),
+        );
+        return {
+          accepted: [...to],
+          refused: [],
+          reply: `250 2.0.0 Ok: SES message id ${res.MessageId}`,
+        };
+      } catch (err) {
+        const e = err as {
+          name?: string;
+          message?: string;
+          $metadata?: { httpStatusCode?: number };
+        };
+        const status = e.$metadata?.httpStatusCode ?? 0;
+        // 4xx from the API (MessageRejected, MailFromDomainNotVerified...) will not succeed on retry.
+        if (status >= 400 && status < 500 && e.name !== "ThrottlingException") {
+          throw new SmartHostReplyError(554, "5.7.1", `SES ${e.name}: ${e.message}`);
+        }
+        throw new BackendUnavailableError(`SES unavailable: ${e.name}: ${e.message}`, {
+          cause: err,
+        });
+      }
+    },
+  };
+}
+
+async function readAll(body: Readable, limit: number): Promise<Uint8Array> {
+  const chunks: Buffer[] = [];
+  let total = 0;
+  for await (const chunk of body) {
+    total += (chunk as Buffer).length;
+    if (total > limit) {
+      body.destroy();
+      throw new MessageTooLargeError(limit);
+    }
+    chunks.push(chunk as Buffer);
+  }
+  return Buffer.concat(chunks);
+}
