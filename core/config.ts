@@ -6,6 +6,7 @@
  */
 import { BlockList, isIP } from "node:net";
 import { z } from "zod";
+import { awsSection } from "./config-aws.ts";
 import { ConfigError } from "./errors.ts";
 
 /** MS Mail network and postoffice names: up to 10 characters (seed Q87030; see docs/addresses.md). */
@@ -119,6 +120,8 @@ const configSchema = z.strictObject({
       maxReceiveCount: z.number().int().min(1).max(1000).default(10),
     })
     .default({ visibilityTimeoutSeconds: 60, maxReceiveCount: 10 }),
+  /** Deployment settings read only by the CDK app (infra/). */
+  aws: awsSection.optional(),
 });
 
 export type Config = z.output<typeof configSchema>;
