@@ -1,0 +1,94 @@
+/**
+ * A real SMTP server on 127.0.0.1:0 acting as the smart host: records each transaction's
+ * envelope and raw bytes, and can be told to refuse recipients or the data, to test the
+ * delivery function's failure paths.
+ */
+import type { AddressInfo } from "node:net";
+import { SMTPServer } from "smtp-server";
+
+export interface SunkMessage {
+  readonly mailFrom: string;
+  readonly rcptTo: string[];
+  readonly raw: Buffer;
+}
+
+export interface SinkBehaviour {
+  /** Return [code, text] to refuse a recipient at RCPT TO. */
+  rcpt?: (address: string) => [number, string] | undefined;
+  /** Return [code, text] to refuse the message after DATA. */
+  data?: (msg: SunkMessage) => [number, string] | undefined;
+}
+
+export interface Sink {
+  readonly port: number;
+  readonly url: string;
+  readonly messages: SunkMessage[];
+  behaviour: SinkBehaviour;
+  /** Resolves once `count` messages have been received (rejects after `timeoutMs`). */
+  waitFor(count: number, timeoutMs?: number): Promise<SunkMessage[]>;
+  close(): Promise<void>;
+}
+
+export async function startSink(behaviour: SinkBehaviour = {}): Promise<Sink> {
+  const messages: SunkMessage[] = [];
+  const sink: { behaviour: SinkBehaviour } = { behaviour };
+  const refusal = (r: [number, string]) => Object.assign(new Error(r[1]), { responseCode: r[0] });
+  const server = new SMTPServer({
+    authOptional: true,
+    disabledCommands: ["STARTTLS"],
+    disableReverseLookup: true,
+    logger: false,
+    onRcptTo(address, _session, cb) {
+      const r = sink.behaviour.rcpt?.(address.address);
+      cb(r ? refusal(r) : undefined);
+    },
+    onData(stream, session, cb) {
+      const chunks: Buffer[] = [];
+      stream.on("data", (c: Buffer) => chunks.push(c));
+      stream.on("end", () => {
+        const msg: SunkMessage = {
+          mailFrom: session.envelope.mailFrom ? session.envelope.mailFrom.address : "",
+          rcptTo: session.envelope.rcptTo.map((r) => r.address),
+          raw: Buffer.concat(chunks),
+        };
+        const r = sink.behaviour.data?.(msg);
+        if (r) return cb(refusal(r));
+        messages.push(msg);
+        cb(null, "2.0.0 Ok: sunk");
+      });
+    },
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const port = (server.server.address() as AddressInfo).port;
+  return {
+    port,
+    url: `smtp://127.0.0.1:${port}`,
+    messages,
+    get behaviour() {
+      return sink.behaviour;
+    },
+    set behaviour(b: SinkBehaviour) {
+      sink.behaviour = b;
+    },
+    waitFor: (count, timeoutMs = 20_000) =>
+      waitUntil(
+        () => messages.length >= count,
+        timeoutMs,
+        () => `${messages.length}/${count} messages at the sink`,
+      ).then(() => messages),
+    close: () => new Promise((resolve) => server.close(() => resolve())),
+  };
+}
+
+/** Polls `ready` every 50 ms; rejects with `describe()` after `timeoutMs`. */
+export async function waitUntil(
+  ready: () => boolean | Promise<boolean>,
+  timeoutMs: number,
+  describe: () => string,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await ready())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting: ${describe()}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
