@@ -4,6 +4,7 @@
  */
 import { MailbagError } from "../core/errors.ts";
 import { UsageError } from "./common.ts";
+import { emulator } from "./emulator.ts";
 import { start } from "./start.ts";
 
 const COMMANDS: Record<
@@ -14,6 +15,7 @@ const COMMANDS: Record<
     summary: "run the gateway(s) of the config locally: ingress + queue runners",
     run: start,
   },
+  emulator: { summary: "run the embedded S3+SQS emulator on its own", run: emulator },
 };
 
 function usage(): string {

@@ -5,7 +5,7 @@
  */
 import { parseArgs } from "node:util";
 import { startEmulator } from "../functions/local/emulator.ts";
-import { startLocalNetwork } from "../functions/local/gateway.ts";
+import { PARTS, type Part, startLocalNetwork } from "../functions/local/gateway.ts";
 import { awsSettingsFromEnv, createAwsClients } from "../functions/shared/aws.ts";
 import { createRuntime } from "../functions/shared/runtime.ts";
 import { configOption, loadConfig, UsageError } from "./common.ts";
@@ -25,10 +25,7 @@ export async function start(argv: string[]): Promise<number> {
   const port = Number(values.port ?? process.env.MAILBAG_PORT ?? 2525);
   if (!Number.isInteger(port) || port < 0 || port > 65535)
     throw new UsageError(`--port: not a port: ${values.port}`);
-  const only = values.only;
-  if (only !== undefined && only !== "ingress" && only !== "functions") {
-    throw new UsageError("--only: ingress or functions");
-  }
+  const parts = selectParts(values.only);
   const config = await loadConfig(values.config);
 
   let settings = awsSettingsFromEnv();
@@ -52,7 +49,7 @@ export async function start(argv: string[]): Promise<number> {
     port,
     host: values.host ?? process.env.MAILBAG_HOST ?? "127.0.0.1",
     provision: settings.endpoint !== undefined,
-    parts: { ingress: only !== "functions", functions: only !== "ingress" },
+    parts,
   });
 
   const smartHost =
@@ -80,4 +77,17 @@ export async function start(argv: string[]): Promise<number> {
   await stopEmulator();
   process.stdout.write("mailbag: stopped\n");
   return 0;
+}
+
+/** `--only ingress,route,deliver` (or `functions` = route+deliver): which parts this process runs. */
+function selectParts(only: string | undefined): Partial<Record<Part, boolean>> {
+  if (only === undefined) return {};
+  const wanted = new Set(
+    only.split(",").flatMap((p) => (p === "functions" ? ["route", "deliver"] : [p.trim()])),
+  );
+  for (const p of wanted) {
+    if (!PARTS.includes(p as Part))
+      throw new UsageError(`--only: unknown part '${p}' (ingress, route, deliver, functions)`);
+  }
+  return Object.fromEntries(PARTS.map((p) => [p, wanted.has(p)]));
 }

@@ -22,10 +22,13 @@ export interface LocalNetworkOptions {
   /** Create buckets and queues first (emulators; never needed on AWS, where CDK did it). */
   readonly provision: boolean;
   /** Which parts to run; default all. `ingress` alone is the container's role. */
-  readonly parts?: { ingress?: boolean; functions?: boolean };
+  readonly parts?: Partial<Record<Part, boolean>>;
   readonly waitSeconds?: number;
   readonly closeTimeoutMs?: number;
 }
+
+export type Part = "ingress" | QueueRole;
+export const PARTS: readonly Part[] = ["ingress", "route", "deliver"];
 
 export interface LocalGateway {
   readonly id: string;
@@ -68,24 +71,22 @@ export async function startLocalNetwork(opts: LocalNetworkOptions): Promise<Loca
       servers.push(server);
     }
     const runners: Partial<Record<QueueRole, Runner>> = {};
-    if (opts.parts?.functions ?? true) {
-      const roles: QueueRole[] = gw.mode === "receive" ? ["route"] : ["route", "deliver"];
-      for (const role of roles) {
-        const name = gatewayResources(config.prefix, gw.id).queues[role];
-        const queueUrl = await resolveUrl(name);
-        const attrs = await clients.sqs.send(
-          new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ["QueueArn"] }),
-        );
-        runners[role] = startRunner({
-          sqs: clients.sqs,
-          queueUrl,
-          queueArn: attrs.Attributes?.QueueArn ?? name,
-          region: clients.settings.region,
-          functionName: `${config.prefix}-${gw.id}-${role}`,
-          handler: HANDLERS[role],
-          ...(opts.waitSeconds !== undefined ? { waitSeconds: opts.waitSeconds } : {}),
-        });
-      }
+    const roles: QueueRole[] = gw.mode === "receive" ? ["route"] : ["route", "deliver"];
+    for (const role of roles.filter((r) => opts.parts?.[r] ?? true)) {
+      const name = gatewayResources(config.prefix, gw.id).queues[role];
+      const queueUrl = await resolveUrl(name);
+      const attrs = await clients.sqs.send(
+        new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ["QueueArn"] }),
+      );
+      runners[role] = startRunner({
+        sqs: clients.sqs,
+        queueUrl,
+        queueArn: attrs.Attributes?.QueueArn ?? name,
+        region: clients.settings.region,
+        functionName: `${config.prefix}-${gw.id}-${role}`,
+        handler: HANDLERS[role],
+        ...(opts.waitSeconds !== undefined ? { waitSeconds: opts.waitSeconds } : {}),
+      });
     }
     gateways.push({ id: gw.id, port, runners });
   }

@@ -8,7 +8,7 @@ import { readFileSync } from "node:fs";
 import { type Config, type ConfigInput, parseConfig } from "../../core/config.ts";
 import { gatewayResources, keys } from "../../core/names.ts";
 import { startEmulator } from "../../functions/local/emulator.ts";
-import { type LocalNetwork, startLocalNetwork } from "../../functions/local/gateway.ts";
+import { type LocalNetwork, type Part, startLocalNetwork } from "../../functions/local/gateway.ts";
 import { type AwsClients, createAwsClients } from "../../functions/shared/aws.ts";
 import { createRuntime, type Runtime } from "../../functions/shared/runtime.ts";
 import { s3Store } from "../../functions/shared/s3-store.ts";
@@ -65,7 +65,7 @@ export interface TestNetwork {
 export async function startTestNetwork(
   config: Config,
   endpoint: string,
-  parts?: { ingress?: boolean; functions?: boolean },
+  parts?: Partial<Record<Part, boolean>>,
 ): Promise<TestNetwork> {
   const clients = createAwsClients({ endpoint, region: process.env.AWS_REGION ?? "us-east-1" });
   const runtime = createRuntime(config, clients);

@@ -48,7 +48,11 @@ before(async () => {
       },
     };
   });
-  gw = await startTestNetwork(config, proxy.endpoint, { ingress: true, functions: false });
+  gw = await startTestNetwork(config, proxy.endpoint, {
+    ingress: true,
+    route: false,
+    deliver: false,
+  });
 });
 
 after(async () => {
