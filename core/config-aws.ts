@@ -1,13 +1,114 @@
 /**
  * The `aws` section of the config: what only the CDK app reads (deployment settings). Kept in
  * its own file so the infrastructure can grow without touching the gateway's own schema.
+ * Every key is optional; the defaults are what docs/deploy.md prices.
  */
 import { z } from "zod";
 
+const int = (min: number, max: number) => z.number().int().min(min).max(max);
+
+/** S3 lifecycle of each gateway's mailbag bucket. */
+const mailbag = z.strictObject({
+  /** Days before `messages/*` (the spool: accepted mail, envelopes, delivery status) expires. */
+  spoolExpireDays: int(1, 3650).default(90),
+  /** Days before `inbound/*` (postoffices' inbound bags) expires; omitted: kept until fetched. */
+  inboundExpireDays: int(1, 3650).optional(),
+  /** Days before objects move to S3 Standard-IA (S3 skips objects under 128 KB). */
+  infrequentAccessDays: int(30, 3650).default(30),
+});
+
+const functions = z.strictObject({
+  routerMemoryMB: int(128, 10240).default(128),
+  deliverMemoryMB: int(128, 10240).default(128),
+  logRetentionDays: z
+    .union([
+      z.literal(1),
+      z.literal(7),
+      z.literal(14),
+      z.literal(30),
+      z.literal(90),
+      z.literal(365),
+    ])
+    .default(30),
+});
+
+/** The SMTP ingress service (ECS Fargate behind a Network Load Balancer). */
+const ingress = z
+  .strictObject({
+    /** Fargate CPU units and memory (MiB); 256/512 is the smallest task. */
+    cpu: z.union([z.literal(256), z.literal(512), z.literal(1024)]).default(256),
+    memoryMiB: int(512, 8192).default(512),
+    /** Tasks always running (2: one per Availability Zone) and the ceiling of scaling out. */
+    minTasks: int(1, 100).default(2),
+    maxTasks: int(1, 100).default(6),
+    /** Open SMTP connections per healthy task above which the service adds a task. */
+    connectionsPerTask: int(10, 10000).default(200),
+  })
+  .refine((i) => i.maxTasks >= i.minTasks, {
+    message: "maxTasks must be at least minTasks",
+    path: ["maxTasks"],
+  });
+
+const alarms = z.strictObject({
+  /** Age of the oldest message in a routing or delivery queue that raises an alarm. */
+  oldestMessageSeconds: int(60, 1209600).default(900),
+  /** SNS topic every alarm notifies; omitted: alarms only show in CloudWatch. */
+  topicArn: z
+    .string()
+    .regex(/^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]+$/, "an SNS topic ARN")
+    .optional(),
+});
+
+/** Route 53 hosted zones that get an MX record per postoffice domain they contain. */
+const hostedZone = z.strictObject({
+  id: z.string().regex(/^Z[A-Z0-9]{1,31}$/, "a Route 53 hosted zone id such as Z0123456789ABC"),
+  name: z
+    .string()
+    .regex(/^([a-z0-9-]+\.)*[a-z0-9-]+$/, "a lower-case zone name such as company.example"),
+});
+
 export const awsSection = z.strictObject({
   /** Target account and region of every stack; omitted: the CDK CLI's environment. */
-  account: z.string().regex(/^\d{12}$/, "a 12-digit AWS account id").optional(),
+  account: z
+    .string()
+    .regex(/^\d{12}$/, "a 12-digit AWS account id")
+    .optional(),
   region: z.string().optional(),
+  mailbag: mailbag.default({ spoolExpireDays: 90, infrequentAccessDays: 30 }),
+  functions: functions.default({ routerMemoryMB: 128, deliverMemoryMB: 128, logRetentionDays: 30 }),
+  ingress: ingress.default({
+    cpu: 256,
+    memoryMiB: 512,
+    minTasks: 2,
+    maxTasks: 6,
+    connectionsPerTask: 200,
+  }),
+  alarms: alarms.default({ oldestMessageSeconds: 900 }),
+  dns: z
+    .strictObject({ zones: z.array(hostedZone).min(1), ttlSeconds: int(60, 86400).default(300) })
+    .optional(),
 });
 
 export type AwsSection = z.output<typeof awsSection>;
+
+/** The section with every default applied, for configs that omit `aws`. */
+export function awsSettings(section: AwsSection | undefined): AwsSection {
+  return section ?? awsSection.parse({});
+}
+
+/**
+ * An empty value for every `passwordEnv` a raw config names. For the readers that validate the
+ * config but authenticate no SMTP client (the CDK app, the router and delivery functions):
+ * parseConfig requires the variables to exist, and the ingress refuses an empty password, so a
+ * placeholder can never let anyone in.
+ */
+export function unusedPasswords(raw: unknown): Record<string, string> {
+  const pos = (raw as { postoffices?: unknown } | null)?.postoffices;
+  const names = (Array.isArray(pos) ? pos : []).flatMap((po) => {
+    const users = (po as { submit?: { users?: unknown } } | null)?.submit?.users;
+    return (Array.isArray(users) ? users : []).map(
+      (u) => (u as { passwordEnv?: unknown } | null)?.passwordEnv,
+    );
+  });
+  return Object.fromEntries(names.filter((n) => typeof n === "string").map((n) => [n, ""]));
+}

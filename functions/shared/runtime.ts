@@ -12,6 +12,7 @@ import type { RouterDeps } from "../../core/router.ts";
 import { type AddressMap, buildAddressMap } from "../../core/routing.ts";
 import { type AwsClients, awsSettingsFromEnv, createAwsClients } from "./aws.ts";
 import { configPath, loadConfigFile } from "./config-file.ts";
+import { DIRECTORY_ENV, loadDirectory } from "./directory.ts";
 import { s3Store } from "./s3-store.ts";
 import { sesTransport } from "./ses-transport.ts";
 import { smtpTransport } from "./smtp-transport.ts";
@@ -67,15 +68,17 @@ function smartHost(config: Config, clients: AwsClients): SmartHostTransport {
 let cached: Promise<Runtime> | undefined;
 
 /**
- * The Lambda runtime: config from MAILBAG_CONFIG (a file bundled or mounted beside the
- * function), clients from the standard AWS environment. Loaded once per cold start; a failed
- * load is not cached so the next invocation tries again.
+ * The Lambda runtime: config from the published directory (MAILBAG_DIRECTORY, set by the CDK
+ * stack) or else from MAILBAG_CONFIG (a file beside the function), clients from the standard AWS
+ * environment. Loaded once per cold start; a failed load is not cached so the next invocation
+ * tries again.
  */
 export function lambdaRuntime(): Promise<Runtime> {
   if (!cached) {
-    cached = loadConfigFile(configPath()).then((config) =>
-      createRuntime(config, createAwsClients(awsSettingsFromEnv())),
-    );
+    const clients = createAwsClients(awsSettingsFromEnv());
+    const directory = process.env[DIRECTORY_ENV];
+    const config = directory ? loadDirectory(clients.s3, directory) : loadConfigFile(configPath());
+    cached = config.then((c) => createRuntime(c, clients));
     cached.catch(() => {
       cached = undefined;
     });

@@ -1,0 +1,57 @@
+/**
+ * The config as the CDK app sees it: the same file `mailbag start` reads, validated by the same
+ * parseConfig, plus the raw JSON (published unchanged as the directory) and its content hash.
+ */
+import { createHash } from "node:crypto";
+import { readFileSync } from "node:fs";
+import { relative, resolve } from "node:path";
+import { type Config, type Gateway, parseConfig } from "../core/config.ts";
+import { type AwsSection, awsSettings, unusedPasswords } from "../core/config-aws.ts";
+import { ConfigError } from "../core/errors.ts";
+
+/** The repository root: Docker build context of the ingress image, root of the function entries. */
+export const REPO_ROOT = resolve(import.meta.dirname, "..");
+
+export interface DeployConfig {
+  readonly config: Config;
+  readonly aws: AwsSection;
+  /** The config file's JSON exactly as written: what the directory publishes. */
+  readonly raw: unknown;
+  /** First 16 hex digits of the SHA-256 of `raw`: names the directory object. */
+  readonly hash: string;
+  /** The config file relative to REPO_ROOT (baked into the ingress image), if inside it. */
+  readonly file: string | undefined;
+}
+
+export function loadDeployConfig(path: string): DeployConfig {
+  const absolute = resolve(path);
+  let raw: unknown;
+  try {
+    raw = JSON.parse(readFileSync(absolute, "utf8"));
+  } catch (err) {
+    throw new ConfigError(path, `cannot read config file: ${(err as Error).message}`);
+  }
+  const rel = relative(REPO_ROOT, absolute);
+  return deployConfig(raw, rel.startsWith("..") ? undefined : rel);
+}
+
+/** The CDK app authenticates no SMTP client: password variables need not be set to synth. */
+export function deployConfig(raw: unknown, file?: string): DeployConfig {
+  const config = parseConfig(raw, { ...unusedPasswords(raw), ...process.env });
+  config.gateways.forEach((gw, i) => {
+    if (gw.id.toLowerCase() === "directory")
+      throw new ConfigError(`gateways[${i}].id`, "'directory' names the directory bucket");
+  });
+  const hash = createHash("sha256").update(JSON.stringify(raw)).digest("hex").slice(0, 16);
+  return { config, aws: awsSettings(config.aws), raw, hash, file };
+}
+
+/** What a gateway does, by mode: send gateways deliver, receive gateways take MX traffic. */
+export function gatewayRoles(gw: Gateway): { readonly sends: boolean; readonly receives: boolean } {
+  return { sends: gw.mode !== "receive", receives: gw.mode !== "send" };
+}
+
+/** CloudFormation stack names start with a letter; config prefixes may start with a digit. */
+export function stackName(config: Config, part: string): string {
+  return `Mailbag-${config.prefix}-${part}`;
+}

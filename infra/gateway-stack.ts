@@ -1,0 +1,144 @@
+/**
+ * One gateway, one stack: its mailbag bucket (its own gateway postoffice), its FIFO queues with
+ * dead-letter queues, the router and (where it sends) the delivery function, the SMTP ingress
+ * on Fargate behind an NLB, alarms, and optionally its MX records. Resource names come from
+ * core/names.ts, exactly what the ingress and the functions compute at run time.
+ *
+ * Modes: `send` has no port 25 listener and, having no postoffice to receive for, no inbound
+ * routing beyond its own postoffices' local mail; `receive` has no delivery queue, no delivery
+ * function and no SES permission; `both` has everything.
+ */
+import { CfnOutput, Duration, Stack, type StackProps } from "aws-cdk-lib";
+import * as iam from "aws-cdk-lib/aws-iam";
+import * as s3 from "aws-cdk-lib/aws-s3";
+import type { Construct } from "constructs";
+import type { Gateway } from "../core/config.ts";
+import { gatewayResources, type QueueRole } from "../core/names.ts";
+import { type DeployConfig, gatewayRoles } from "./config.ts";
+import { FifoQueues } from "./constructs/fifo-queues.ts";
+import { GatewayAlarms } from "./constructs/gateway-alarms.ts";
+import { IngressService } from "./constructs/ingress-service.ts";
+import { MailbagBucket } from "./constructs/mailbag-bucket.ts";
+import { MxRecords } from "./constructs/mx-records.ts";
+import { QueueFunction } from "./constructs/queue-function.ts";
+import { directoryObject, directoryUrl } from "./names.ts";
+
+export interface GatewayStackProps extends StackProps {
+  readonly deploy: DeployConfig;
+  readonly gateway: Gateway;
+}
+
+export class GatewayStack extends Stack {
+  constructor(scope: Construct, id: string, props: GatewayStackProps) {
+    super(scope, id, props);
+    const { deploy, gateway: gw } = props;
+    const { config, aws } = deploy;
+    const { sends } = gatewayRoles(gw);
+    const names = gatewayResources(config.prefix, gw.id);
+    const roles: QueueRole[] = sends ? ["route", "deliver"] : ["route"];
+    // By name, not by cross-stack export: the directory stack stays free to change.
+    const directoryName = directoryObject(deploy);
+    const directory = {
+      bucket: s3.Bucket.fromBucketName(this, "Directory", directoryName.bucket),
+      key: directoryName.key,
+      url: directoryUrl(deploy),
+    };
+
+    const mailbag = new MailbagBucket(this, "Mailbag", names.bucket, aws.mailbag);
+    const { queues } = new FifoQueues(this, "Queues", names, roles, config.queues);
+    const alarms = new GatewayAlarms(this, "Alarms", aws.alarms);
+    const timeout = Duration.seconds(Math.min(config.queues.visibilityTimeoutSeconds, 900));
+    const functionProps = {
+      logRetentionDays: aws.functions.logRetentionDays,
+      timeout,
+      directory,
+    };
+
+    const route = queues.route;
+    if (!route) throw new Error("every gateway has a route queue");
+    const router = new QueueFunction(this, "Router", {
+      ...functionProps,
+      functionName: `${config.prefix}-${gw.id}-route`,
+      entry: "router",
+      memoryMB: aws.functions.routerMemoryMB,
+      queue: route.queue,
+    }).fn;
+    mailbag.grantObjects(router, ["s3:GetObject"], "messages/*");
+    mailbag.grantObjects(router, ["s3:PutObject"], "inbound/*");
+    mailbag.grantMissingKeyIs404(router);
+    alarms.watchQueue("Route", route);
+
+    const deliver = queues.deliver;
+    if (deliver) {
+      deliver.queue.grantSendMessages(router);
+      const fn = new QueueFunction(this, "Deliver", {
+        ...functionProps,
+        functionName: `${config.prefix}-${gw.id}-deliver`,
+        entry: "deliver",
+        memoryMB: aws.functions.deliverMemoryMB,
+        queue: deliver.queue,
+      }).fn;
+      mailbag.grantObjects(fn, ["s3:GetObject"], "messages/*");
+      mailbag.grantObjects(fn, ["s3:PutObject"], "messages/*.status.json");
+      mailbag.grantMissingKeyIs404(fn);
+      this.grantSes(fn, deploy, gw);
+      alarms.watchQueue("Deliver", deliver);
+    }
+
+    const ingress = new IngressService(this, "Ingress", {
+      config,
+      gateway: gw,
+      settings: aws.ingress,
+      logRetentionDays: aws.functions.logRetentionDays,
+      configFile: deploy.file,
+      directoryUrl: directory.url,
+    });
+    const task = ingress.service.taskDefinition.taskRole;
+    mailbag.grantObjects(
+      task,
+      ["s3:PutObject", "s3:AbortMultipartUpload", "s3:DeleteObject"],
+      "messages/*",
+    );
+    route.queue.grantSendMessages(task);
+    ingress.targetGroups.forEach((tg, i) => {
+      alarms.watchTargets(`Ingress${ingress.ports[i]}`, tg);
+    });
+
+    if (aws.dns) new MxRecords(this, "Dns", aws.dns, config, gw, ingress.loadBalancer);
+
+    new CfnOutput(this, "LoadBalancerDnsName", {
+      value: ingress.loadBalancer.loadBalancerDnsName,
+      description: `SMTP ${ingress.ports.join(" and ")} of gateway ${gw.id}`,
+    });
+    new CfnOutput(this, "Bucket", { value: mailbag.bucket.bucketName });
+    for (const role of roles) {
+      new CfnOutput(this, `${role}Queue`, { value: queues[role]?.queue.queueUrl ?? "" });
+      new CfnOutput(this, `${role}DeadLetterQueue`, {
+        value: queues[role]?.deadLetterQueue.queueUrl ?? "",
+      });
+    }
+  }
+
+  /**
+   * ses:SendRawEmail only where SES is the smart host, and only as the identities of the
+   * postoffice domains this gateway sends for (plus its host name, for DSNs), and the
+   * configuration set if one is named.
+   */
+  private grantSes(fn: iam.IGrantable, deploy: DeployConfig, gw: Gateway): void {
+    const sh = deploy.config.smartHost;
+    if (!("ses" in sh)) return;
+    const region = sh.ses.region ?? this.region;
+    const arn = (resource: string) =>
+      this.formatArn({ service: "ses", region, resource, resourceName: undefined });
+    const domains = deploy.config.postoffices
+      .filter((po) => gw.postoffices.includes(po.id))
+      .map((po) => po.domain);
+    if (gw.hostname) domains.push(gw.hostname);
+    const resources = domains.map((d) => arn(`identity/${d}`));
+    if (sh.ses.configurationSet)
+      resources.push(arn(`configuration-set/${sh.ses.configurationSet}`));
+    fn.grantPrincipal.addToPrincipalPolicy(
+      new iam.PolicyStatement({ actions: ["ses:SendRawEmail"], resources }),
+    );
+  }
+}
