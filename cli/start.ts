@@ -4,7 +4,6 @@
  * it uses that endpoint (LocalStack) or, when unset and --aws is given, real AWS.
  */
 import { parseArgs } from "node:util";
-import { startEmulator } from "../functions/local/emulator.ts";
 import { PARTS, type Part, startLocalNetwork } from "../functions/local/gateway.ts";
 import { awsSettingsFromEnv, createAwsClients } from "../functions/shared/aws.ts";
 import { createRuntime } from "../functions/shared/runtime.ts";
@@ -33,6 +32,8 @@ export async function start(argv: string[]): Promise<number> {
   let backend = `AWS endpoint ${settings.endpoint ?? "(default AWS endpoints)"}`;
   if (!settings.endpoint) {
     const dataDir = values["data-dir"] ?? process.env.MAILBAG_DATA_DIR ?? ".mailbag";
+    // Loaded only when used: the emulator (fastify, SQLite) has no place in an ingress container.
+    const { startEmulator } = await import("../functions/local/emulator.ts");
     const emulator = await startEmulator({
       port: Number(values["emulator-port"] ?? process.env.MAILBAG_EMULATOR_PORT ?? 4577),
       dataDir,

@@ -6,9 +6,6 @@
 import { GetQueueAttributesCommand } from "@aws-sdk/client-sqs";
 import type { SMTPServer } from "smtp-server";
 import { gatewayResources, type QueueRole } from "../../core/names.ts";
-import { handler as deliverHandler } from "../deliver/index.ts";
-import { createIngress, drain, listen } from "../ingress/server.ts";
-import { handler as routerHandler } from "../router/index.ts";
 import { type Runtime, useRuntime } from "../shared/runtime.ts";
 import { queueUrlResolver } from "../shared/sqs-queue.ts";
 import { provisionGateway } from "./provision.ts";
@@ -25,6 +22,8 @@ export interface LocalNetworkOptions {
   readonly parts?: Partial<Record<Part, boolean>>;
   readonly waitSeconds?: number;
   readonly closeTimeoutMs?: number;
+  /** Invoke these instead of the in-process handlers (the memory benchmark's Lambda stand-ins). */
+  readonly handlers?: Partial<Record<QueueRole, SqsHandler>>;
 }
 
 export type Part = "ingress" | QueueRole;
@@ -42,9 +41,10 @@ export interface LocalNetwork {
   stop(): Promise<void>;
 }
 
-const HANDLERS: Record<QueueRole, SqsHandler> = {
-  route: routerHandler as unknown as SqsHandler,
-  deliver: deliverHandler as unknown as SqsHandler,
+/** Each part's code is loaded only in a process that runs it (the ingress container has no handlers). */
+const HANDLERS: Record<QueueRole, () => Promise<SqsHandler>> = {
+  route: async () => (await import("../router/index.ts")).handler as unknown as SqsHandler,
+  deliver: async () => (await import("../deliver/index.ts")).handler as unknown as SqsHandler,
 };
 
 export async function startLocalNetwork(opts: LocalNetworkOptions): Promise<LocalNetwork> {
@@ -53,12 +53,13 @@ export async function startLocalNetwork(opts: LocalNetworkOptions): Promise<Loca
   useRuntime(runtime);
   const resolveUrl = queueUrlResolver(clients.sqs);
   const servers: SMTPServer[] = [];
+  const ingress = opts.parts?.ingress === false ? undefined : await import("../ingress/server.ts");
   const gateways: LocalGateway[] = [];
   for (const [index, gw] of config.gateways.entries()) {
     if (opts.provision) await provisionGateway(clients, config, gw.id);
     let port: number | undefined;
-    if (opts.parts?.ingress ?? true) {
-      const server = createIngress({
+    if (ingress) {
+      const server = ingress.createIngress({
         map: runtime.map,
         gatewayId: gw.id,
         hostname: gw.hostname ?? `${gw.id.toLowerCase()}.mailbag.invalid`,
@@ -67,7 +68,7 @@ export async function startLocalNetwork(opts: LocalNetworkOptions): Promise<Loca
         ...(opts.closeTimeoutMs !== undefined ? { closeTimeoutMs: opts.closeTimeoutMs } : {}),
       });
       const wanted = gw.port ?? (opts.port === 0 ? 0 : opts.port + index);
-      port = await listen(server, wanted, opts.host ?? "127.0.0.1");
+      port = await ingress.listen(server, wanted, opts.host ?? "127.0.0.1");
       servers.push(server);
     }
     const runners: Partial<Record<QueueRole, Runner>> = {};
@@ -84,7 +85,7 @@ export async function startLocalNetwork(opts: LocalNetworkOptions): Promise<Loca
         queueArn: attrs.Attributes?.QueueArn ?? name,
         region: clients.settings.region,
         functionName: `${config.prefix}-${gw.id}-${role}`,
-        handler: HANDLERS[role],
+        handler: await HANDLERS[role](),
         ...(opts.waitSeconds !== undefined ? { waitSeconds: opts.waitSeconds } : {}),
       });
     }
@@ -93,7 +94,7 @@ export async function startLocalNetwork(opts: LocalNetworkOptions): Promise<Loca
   return {
     gateways,
     async stop() {
-      await Promise.all(servers.map(drain));
+      await Promise.all(servers.map((s) => ingress?.drain(s)));
       await Promise.all(gateways.flatMap((g) => Object.values(g.runners).map((r) => r.stop())));
     },
   };

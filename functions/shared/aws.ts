@@ -4,7 +4,6 @@
  * (https://docs.aws.amazon.com/sdkref/latest/guide/feature-ss-endpoints.html).
  */
 import { S3Client } from "@aws-sdk/client-s3";
-import { SESClient } from "@aws-sdk/client-ses";
 import { SQSClient } from "@aws-sdk/client-sqs";
 
 export interface AwsSettings {
@@ -17,7 +16,6 @@ export interface AwsClients {
   readonly settings: AwsSettings;
   readonly s3: S3Client;
   readonly sqs: SQSClient;
-  readonly ses: SESClient;
 }
 
 export function awsSettingsFromEnv(env: NodeJS.ProcessEnv = process.env): AwsSettings {
@@ -27,7 +25,8 @@ export function awsSettingsFromEnv(env: NodeJS.ProcessEnv = process.env): AwsSet
   };
 }
 
-export function createAwsClients(settings: AwsSettings): AwsClients {
+/** Client options every AWS client of the gateway shares (SES's is created only where used). */
+export function clientOptions(settings: AwsSettings) {
   const emulator = settings.endpoint
     ? {
         endpoint: settings.endpoint,
@@ -37,12 +36,15 @@ export function createAwsClients(settings: AwsSettings): AwsClients {
           : { accessKeyId: "test", secretAccessKey: "test" },
       }
     : {};
-  const common = { region: settings.region, maxAttempts: 3, ...emulator };
+  return { region: settings.region, maxAttempts: 3, ...emulator };
+}
+
+export function createAwsClients(settings: AwsSettings): AwsClients {
+  const common = clientOptions(settings);
   return {
     settings,
     // Path-style: emulators serve no per-bucket virtual hosts on 127.0.0.1.
     s3: new S3Client({ ...common, forcePathStyle: settings.endpoint !== undefined }),
     sqs: new SQSClient(common),
-    ses: new SESClient(common),
   };
 }

@@ -7,17 +7,19 @@
  */
 
 import type { Readable } from "node:stream";
-import { type SESClient, SendRawEmailCommand } from "@aws-sdk/client-ses";
+import { SESClient, SendRawEmailCommand } from "@aws-sdk/client-ses";
 import {
   BackendUnavailableError,
   MessageTooLargeError,
   SmartHostReplyError,
 } from "../../core/errors.ts";
 import type { SmartHostTransport } from "../../core/ports.ts";
+import { type AwsSettings, clientOptions } from "./aws.ts";
 
 export const SES_MAX_MESSAGE_BYTES = 10 * 1024 * 1024;
 
-export function sesTransport(ses: SESClient, configurationSet?: string): SmartHostTransport {
+export function sesTransport(settings: AwsSettings, configurationSet?: string): SmartHostTransport {
+  const ses = new SESClient(clientOptions(settings));
   return {
     async send(from, to, body, size) {
       if (size > SES_MAX_MESSAGE_BYTES) {

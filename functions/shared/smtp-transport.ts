@@ -1,6 +1,6 @@
 /**
- * The SMTP smart host, through nodemailer's SMTPConnection: one connection per message, the body
- * streamed from S3 straight into DATA. smtp:// uses STARTTLS when offered without verifying the
+ * The SMTP smart host, through nodemailer's SMTPConnection: the body streamed from S3 straight
+ * into DATA, over a connection kept open between messages. smtp:// uses STARTTLS when offered without verifying the
  * peer (Postfix's smtp_tls_security_level=may); smtps:// is implicit TLS with verification.
  */
 import type { Readable } from "node:stream";
@@ -34,41 +34,73 @@ export function smtpTransport(url: string, heloName: string): SmartHostTransport
     ? { user: decodeURIComponent(u.username), pass: decodeURIComponent(u.password) }
     : undefined;
 
+  // One cached connection, reused for the next message after a successful RSET, as Postfix's
+  // connection cache does: the FIFO queue sends one message at a time, so a new TCP + TLS +
+  // EHLO handshake per message would bound a gateway's relay rate by the smart host's greeting.
+  let idle: { conn: SMTPConnection; timer: NodeJS.Timeout } | undefined;
+  const close = (conn: SMTPConnection) => {
+    conn.quit();
+    conn.close();
+  };
+  const expire = (conn: SMTPConnection) => {
+    if (idle?.conn !== conn) return;
+    idle = undefined;
+    close(conn);
+  };
+  const open = async (): Promise<SMTPConnection> => {
+    const cached = idle;
+    idle = undefined;
+    if (cached) {
+      clearTimeout(cached.timer);
+      const ok = await new Promise<boolean>((resolve) => cached.conn.reset((err) => resolve(!err)));
+      if (ok) return cached.conn;
+      close(cached.conn);
+    }
+    const conn = new SMTPConnection(options);
+    conn.on("error", () => undefined); // reported through the pending callback
+    await new Promise<void>((resolve, reject) => {
+      conn.once("error", reject);
+      conn.connect((err) => (err ? reject(err) : resolve()));
+    });
+    if (auth)
+      await new Promise<void>((resolve, reject) =>
+        conn.login(auth, (err) => (err ? reject(err) : resolve())),
+      );
+    return conn;
+  };
+
   return {
     async send(from, to, body, size) {
-      const conn = new SMTPConnection(options);
+      let conn: SMTPConnection | undefined;
       try {
-        await new Promise<void>((resolve, reject) => {
-          conn.once("error", reject);
-          conn.connect((err) => (err ? reject(err) : resolve()));
-        });
-        if (auth)
-          await new Promise<void>((resolve, reject) =>
-            conn.login(auth, (err) => (err ? reject(err) : resolve())),
-          );
+        conn = await open();
+        const c = conn;
         const info = await new Promise<{
           accepted: string[];
           rejectedErrors?: ReplyError[];
           response: string;
         }>((resolve, reject) =>
-          conn.send({ from: from || false, to: [...to], size }, body, (err, result) =>
+          c.send({ from: from || false, to: [...to], size }, body, (err, result) =>
             err ? reject(err) : resolve(result),
           ),
         );
+        if (idle) close(idle.conn);
+        idle = { conn: c, timer: setTimeout(() => expire(c), IDLE_MS).unref() };
         return {
           accepted: info.accepted,
           refused: (info.rejectedErrors ?? []).map(refusal),
           reply: info.response,
         };
       } catch (err) {
+        if (conn) close(conn);
         return fromError(err as ReplyError, body);
-      } finally {
-        conn.quit();
-        conn.close();
       }
     },
   };
 }
+
+/** How long an idle smart host connection is kept (Postfix's smtp_connection_cache_time_limit is 2 s; relays allow 300 s). */
+const IDLE_MS = 10_000;
 
 function refusal(e: ReplyError): TransportResult["refused"][number] {
   return {
