@@ -14,7 +14,6 @@ import { type AwsClients, awsSettingsFromEnv, createAwsClients } from "./aws.ts"
 import { configPath, loadConfigFile } from "./config-file.ts";
 import { DIRECTORY_ENV, loadDirectory } from "./directory.ts";
 import { s3Store } from "./s3-store.ts";
-import { sesTransport } from "./ses-transport.ts";
 import { smtpTransport } from "./smtp-transport.ts";
 import { sqsQueue } from "./sqs-queue.ts";
 
@@ -62,7 +61,23 @@ function smartHost(config: Config, clients: AwsClients): SmartHostTransport {
   const helo = config.gateways.find((g) => g.hostname)?.hostname ?? "mailbag.invalid";
   return "url" in sh
     ? smtpTransport(sh.url, helo)
-    : sesTransport(clients.ses, sh.ses.configurationSet);
+    : lazyTransport(async () =>
+        (await import("./ses-transport.ts")).sesTransport(
+          clients.settings,
+          sh.ses.configurationSet,
+        ),
+      );
+}
+
+/** Loads a transport's code on first use: the SES SDK stays out of processes that never send. */
+function lazyTransport(load: () => Promise<SmartHostTransport>): SmartHostTransport {
+  let transport: Promise<SmartHostTransport> | undefined;
+  return {
+    async send(from, to, body, size) {
+      transport ??= load();
+      return (await transport).send(from, to, body, size);
+    },
+  };
 }
 
 let cached: Promise<Runtime> | undefined;
