@@ -1,0 +1,102 @@
+/**
+ * The `aws` config section (defaults, unknown keys), the example configs against parseConfig,
+ * and the directory the functions load at cold start.
+ */
+import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { test } from "node:test";
+import type { S3Client } from "@aws-sdk/client-s3";
+import { parseConfig } from "../../core/config.ts";
+import { awsSection, unusedPasswords } from "../../core/config-aws.ts";
+import { ConfigError } from "../../core/errors.ts";
+import { loadDirectory, parseDirectoryUrl } from "../../functions/shared/directory.ts";
+import { REPO_ROOT } from "../../infra/config.ts";
+
+const example = (name: string): unknown =>
+  JSON.parse(readFileSync(join(REPO_ROOT, "examples", `${name}.json`), "utf8"));
+
+test("every example layout validates with parseConfig (passwords supplied)", () => {
+  for (const name of ["single", "multiple", "dedicated", "multiple-dedicated"]) {
+    const raw = example(name);
+    const config = parseConfig(raw, { MAILBAG_HQ_PASSWORD: "x", MAILBAG_ENG_PASSWORD: "y" });
+    assert.ok(config.gateways.length >= 1, name);
+  }
+});
+
+test("aws section: every key optional, defaults as documented", () => {
+  const aws = awsSection.parse({});
+  assert.deepEqual(aws.mailbag, { spoolExpireDays: 90, infrequentAccessDays: 30 });
+  assert.deepEqual(aws.functions, {
+    routerMemoryMB: 128,
+    deliverMemoryMB: 128,
+    logRetentionDays: 30,
+  });
+  assert.deepEqual(aws.ingress, {
+    cpu: 256,
+    memoryMiB: 512,
+    minTasks: 2,
+    maxTasks: 6,
+    connectionsPerTask: 200,
+  });
+  assert.deepEqual(aws.alarms, { oldestMessageSeconds: 900 });
+  assert.equal(aws.dns, undefined);
+});
+
+test("aws section: unknown keys and bad values are refused, naming the field", () => {
+  const base = example("single") as Record<string, unknown>;
+  const bad = (aws: unknown) => () => parseConfig({ ...base, aws });
+  assert.throws(bad({ ingress: { desired: 3 } }), (e: ConfigError) => {
+    assert.match(e.message, /aws\.ingress.*desired/);
+    return true;
+  });
+  assert.throws(bad({ ingress: { minTasks: 4, maxTasks: 2 } }), /aws\.ingress\.maxTasks/);
+  assert.throws(
+    bad({ dns: { zones: [{ id: "nope", name: "x.example" }] } }),
+    /aws\.dns\.zones\[0\]\.id/,
+  );
+  assert.throws(bad({ functions: { logRetentionDays: 5 } }), /aws\.functions\.logRetentionDays/);
+});
+
+test("unusedPasswords: an empty value for each passwordEnv of a raw config", () => {
+  assert.deepEqual(unusedPasswords(example("multiple-dedicated")), {
+    MAILBAG_HQ_PASSWORD: "",
+    MAILBAG_ENG_PASSWORD: "",
+  });
+  assert.deepEqual(unusedPasswords(null), {});
+  assert.deepEqual(unusedPasswords({ postoffices: [{ submit: { users: [{}] } }] }), {});
+});
+
+test("directory URL: s3://bucket/key, anything else names MAILBAG_DIRECTORY", () => {
+  assert.deepEqual(parseDirectoryUrl("s3://acme-directory/directory/0123abcd.json"), {
+    bucket: "acme-directory",
+    key: "directory/0123abcd.json",
+  });
+  assert.throws(() => parseDirectoryUrl("ssm:/acme"), /MAILBAG_DIRECTORY/);
+});
+
+test("loadDirectory: fetches the object once and validates it without submit passwords", async () => {
+  const calls: unknown[] = [];
+  const s3 = {
+    send: async (command: { input: unknown }) => {
+      calls.push(command.input);
+      return {
+        Body: { transformToString: async () => JSON.stringify(example("multiple-dedicated")) },
+      };
+    },
+  } as unknown as S3Client;
+  const config = await loadDirectory(s3, "s3://example-multided-directory/directory/ab.json", {});
+  assert.deepEqual(calls, [{ Bucket: "example-multided-directory", Key: "directory/ab.json" }]);
+  assert.equal(config.gateways.length, 4);
+});
+
+test("loadDirectory: a broken object is a ConfigError naming the URL", async () => {
+  const s3 = {
+    send: async () => ({ Body: { transformToString: async () => "{not json" } }),
+  } as unknown as S3Client;
+  await assert.rejects(loadDirectory(s3, "s3://b-dir/k.json", {}), (e: Error) => {
+    assert.ok(e instanceof ConfigError);
+    assert.match(e.message, /s3:\/\/b-dir\/k\.json/);
+    return true;
+  });
+});

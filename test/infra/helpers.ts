@@ -1,0 +1,98 @@
+/** Synthesizes an example layout in memory for the template tests. */
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { App } from "aws-cdk-lib";
+import { Template } from "aws-cdk-lib/assertions";
+import { type DeployConfig, loadDeployConfig, REPO_ROOT } from "../../infra/config.ts";
+import { defineLayout, type Layout } from "../../infra/layout.ts";
+
+export interface Synthesized {
+  readonly deploy: DeployConfig;
+  readonly layout: Layout;
+  readonly stackNames: string[];
+  readonly directory: Template;
+  readonly gateways: ReadonlyMap<string, Template>;
+}
+
+const cache = new Map<string, Synthesized>();
+
+/**
+ * `examples/<name>.json` through the real layout, cdk-nag included (synth throws on any
+ * unacknowledged finding). `bundle`: run esbuild on the functions (slower; one layout does).
+ */
+export function synthExample(name: string, bundle = false): Synthesized {
+  const key = `${name}:${bundle}`;
+  const hit = cache.get(key);
+  if (hit) return hit;
+  const deploy = loadDeployConfig(join(REPO_ROOT, "examples", `${name}.json`));
+  const app = new App({
+    outdir: mkdtempSync(join(tmpdir(), "mailbag-infra-test-")),
+    context: bundle ? {} : { "aws:cdk:bundling-stacks": [] },
+  });
+  const layout = defineLayout(app, deploy);
+  const assembly = app.synth();
+  const result: Synthesized = {
+    deploy,
+    layout,
+    stackNames: assembly.stacks.map((s) => s.stackName).sort(),
+    directory: Template.fromStack(layout.directory),
+    gateways: new Map([...layout.gateways].map(([id, stack]) => [id, Template.fromStack(stack)])),
+  };
+  cache.set(key, result);
+  return result;
+}
+
+export interface Statement {
+  readonly Action: string | string[];
+  readonly Resource: unknown;
+  readonly Effect: string;
+}
+
+/** Every IAM policy statement of a template (inline policies of AWS::IAM::Policy). */
+export function statements(template: Template): Statement[] {
+  return Object.values(template.findResources("AWS::IAM::Policy")).flatMap(
+    (r) =>
+      (r as { Properties: { PolicyDocument: { Statement: Statement[] } } }).Properties
+        .PolicyDocument.Statement,
+  );
+}
+
+export function actions(s: Statement): string[] {
+  return Array.isArray(s.Action) ? s.Action : [s.Action];
+}
+
+/** The statements of the policy attached to the role whose logical id starts with `rolePrefix`. */
+export function roleStatements(template: Template, rolePrefix: string): Statement[] {
+  const policies = template.findResources("AWS::IAM::Policy");
+  return Object.values(policies)
+    .filter((p) =>
+      (p as { Properties: { Roles: { Ref: string }[] } }).Properties.Roles.some((r) =>
+        r.Ref.startsWith(rolePrefix),
+      ),
+    )
+    .flatMap(
+      (p) =>
+        (p as { Properties: { PolicyDocument: { Statement: Statement[] } } }).Properties
+          .PolicyDocument.Statement,
+    );
+}
+
+/** `{"Fn::Join": ["", [{"Fn::GetAtt": [bucket, "Arn"]}, "/messages/*"]]}` → "<bucket>/messages/*". */
+export function describeResource(resource: unknown): string {
+  if (typeof resource === "string") return resource;
+  const r = resource as Record<string, unknown>;
+  if (r["Fn::GetAtt"]) return `<${(r["Fn::GetAtt"] as string[])[0]}>`;
+  if (r.Ref) return `<${r.Ref as string}>`;
+  if (r["Fn::ImportValue"]) return `<import>`;
+  if (r["Fn::Sub"]) return String(r["Fn::Sub"]);
+  if (r["Fn::Join"]) {
+    const [sep, parts] = r["Fn::Join"] as [string, unknown[]];
+    return parts.map(describeResource).join(sep);
+  }
+  return JSON.stringify(resource);
+}
+
+export function resources(s: Statement): string[] {
+  return (Array.isArray(s.Resource) ? s.Resource : [s.Resource]).map(describeResource);
+}

@@ -1,0 +1,121 @@
+/**
+ * The four layouts of seed Q132060, each synthesized from its example config: one stack per
+ * gateway plus the directory stack, with per-gateway resource counts by mode. cdk-nag runs in
+ * every synth (a finding without a written acknowledgment throws).
+ */
+import assert from "node:assert/strict";
+import { describe, test } from "node:test";
+import { Match } from "aws-cdk-lib/assertions";
+import { gatewayResources } from "../../core/names.ts";
+import { synthExample } from "./helpers.ts";
+
+const LAYOUTS: Record<string, { stacks: string[]; modes: Record<string, string> }> = {
+  single: {
+    stacks: ["Mailbag-example-single-GW1", "Mailbag-example-single-directory"],
+    modes: { GW1: "both" },
+  },
+  multiple: {
+    stacks: [
+      "Mailbag-example-multiple-EAST",
+      "Mailbag-example-multiple-WEST",
+      "Mailbag-example-multiple-directory",
+    ],
+    modes: { EAST: "both", WEST: "both" },
+  },
+  dedicated: {
+    stacks: [
+      "Mailbag-example-dedicated-RECV",
+      "Mailbag-example-dedicated-SEND",
+      "Mailbag-example-dedicated-directory",
+    ],
+    modes: { SEND: "send", RECV: "receive" },
+  },
+  "multiple-dedicated": {
+    stacks: [
+      "Mailbag-example-multided-RECV1",
+      "Mailbag-example-multided-RECV2",
+      "Mailbag-example-multided-SEND1",
+      "Mailbag-example-multided-SEND2",
+      "Mailbag-example-multided-directory",
+    ],
+    modes: { SEND1: "send", RECV1: "receive", SEND2: "send", RECV2: "receive" },
+  },
+};
+
+/** What a gateway stack holds, by mode (alarms: 2 per queue, 1 per target group, 2 for scaling). */
+const EXPECTED = {
+  both: { queues: 4, functions: 2, listeners: [25, 587], alarms: 2 * 2 + 2 + 2 },
+  send: { queues: 4, functions: 2, listeners: [587], alarms: 2 * 2 + 1 + 2 },
+  receive: { queues: 2, functions: 1, listeners: [25], alarms: 1 * 2 + 1 + 2 },
+} as const;
+
+for (const [name, want] of Object.entries(LAYOUTS)) {
+  describe(`layout ${name}`, () => {
+    const synth = () => synthExample(name, name === "single");
+
+    test("synthesizes one stack per gateway plus the directory", () => {
+      assert.deepEqual(synth().stackNames, want.stacks);
+    });
+
+    test("every gateway stack depends on the directory stack", () => {
+      const { layout } = synth();
+      for (const stack of layout.gateways.values()) {
+        assert.ok(stack.dependencies.includes(layout.directory), stack.stackName);
+      }
+    });
+
+    test("the directory publishes the config at a content-addressed key", () => {
+      const { directory, deploy } = synth();
+      directory.resourceCountIs("AWS::S3::Bucket", 1);
+      directory.hasResourceProperties("AWS::S3::Bucket", {
+        BucketName: `${deploy.config.prefix}-directory`,
+        VersioningConfiguration: { Status: "Enabled" },
+      });
+      directory.resourceCountIs("Custom::CDKBucketDeployment", 1);
+      directory.hasResourceProperties("Custom::CDKBucketDeployment", { Prune: false });
+    });
+
+    for (const [id, mode] of Object.entries(want.modes)) {
+      const counts = EXPECTED[mode as keyof typeof EXPECTED];
+
+      test(`${id} (${mode}): bucket, queues, functions, listeners, alarms`, () => {
+        const { gateways, deploy } = synth();
+        const t = gateways.get(id);
+        assert.ok(t, `no stack for ${id}`);
+        const names = gatewayResources(deploy.config.prefix, id);
+        t.resourceCountIs("AWS::S3::Bucket", 1);
+        t.hasResourceProperties("AWS::S3::Bucket", { BucketName: names.bucket });
+        t.resourceCountIs("AWS::SQS::Queue", counts.queues);
+        const functions = t.findResources("AWS::Lambda::Function", {
+          Properties: { FunctionName: Match.stringLikeRegexp(`^${deploy.config.prefix}-${id}-`) },
+        });
+        assert.equal(Object.keys(functions).length, counts.functions);
+        t.resourceCountIs("AWS::Lambda::EventSourceMapping", counts.functions);
+        t.resourceCountIs("AWS::ECS::Service", 1);
+        t.resourceCountIs("AWS::ElasticLoadBalancingV2::LoadBalancer", 1);
+        const ports = Object.values(t.findResources("AWS::ElasticLoadBalancingV2::Listener"))
+          .map((l) => (l as { Properties: { Port: number } }).Properties.Port)
+          .sort((a, b) => a - b);
+        assert.deepEqual(ports, counts.listeners);
+        t.resourceCountIs("AWS::CloudWatch::Alarm", counts.alarms);
+        t.hasOutput("LoadBalancerDnsName", {});
+        t.hasOutput("Bucket", {});
+        t.hasOutput("routeQueue", {});
+      });
+    }
+  });
+}
+
+test("the single layout's functions are really bundled by esbuild (ESM, source maps)", () => {
+  const { gateways } = synthExample("single", true);
+  const t = gateways.get("GW1");
+  assert.ok(t);
+  for (const fn of Object.values(t.findResources("AWS::Lambda::Function"))) {
+    const code = (fn as { Properties: { Code: { S3Key?: string } } }).Properties.Code;
+    if (code.S3Key) assert.match(code.S3Key, /^[0-9a-f]{64}\.zip$/);
+  }
+  t.hasResourceProperties("AWS::Lambda::Function", {
+    Handler: "index.handler",
+    Environment: { Variables: Match.objectLike({ NODE_OPTIONS: "--enable-source-maps" }) },
+  });
+});

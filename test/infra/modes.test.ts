@@ -1,0 +1,314 @@
+/**
+ * What each gateway mode may and may not have, and least privilege: asserted on the templates of
+ * the dedicated layout (a `send` and a `receive` gateway, SES smart host) and the single layout
+ * (`both`, SES with a configuration set, MX records).
+ */
+import assert from "node:assert/strict";
+import { describe, test } from "node:test";
+import { Match, type Template } from "aws-cdk-lib/assertions";
+import { gatewayResources } from "../../core/names.ts";
+import { actions, resources, roleStatements, statements, synthExample } from "./helpers.ts";
+
+function gateway(layout: string, id: string): Template {
+  const t = synthExample(layout).gateways.get(id);
+  assert.ok(t, `no stack for ${id}`);
+  return t;
+}
+
+const DATA = /^(s3|sqs):/;
+
+describe("least privilege", () => {
+  for (const [layout, ids] of [
+    ["single", ["GW1"]],
+    ["dedicated", ["SEND", "RECV"]],
+    ["multiple-dedicated", ["SEND1", "RECV1", "SEND2", "RECV2"]],
+  ] as const) {
+    for (const id of ids) {
+      test(`${layout}/${id}: no wildcard resource on S3 or SQS actions, no wildcard actions`, () => {
+        for (const s of statements(gateway(layout, id))) {
+          for (const a of actions(s)) assert.doesNotMatch(a, /\*/, `wildcard action ${a}`);
+          if (!actions(s).some((a) => DATA.test(a))) continue;
+          for (const r of resources(s)) {
+            assert.notEqual(r, "*", `${actions(s)} on *`);
+            // Object ARNs name a key prefix of the gateway's own bucket, never the whole bucket.
+            assert.doesNotMatch(r, /^(<[^>]+>|arn:[^/]+)\/\*$/, `${actions(s)} on ${r}`);
+          }
+        }
+      });
+    }
+  }
+
+  test("router: reads messages/*, writes inbound/*, sends to its own delivery queue only", () => {
+    const s = roleStatements(gateway("single", "GW1"), "RouterRole");
+    const by = (action: string) => s.filter((x) => actions(x).includes(action)).flatMap(resources);
+    const reads = by("s3:GetObject");
+    assert.equal(reads.length, 2);
+    assert.ok(reads.includes("<MailbagBucketC35588E8>/messages/*"));
+    assert.ok(
+      reads.some((r) => /:s3:::example-single-directory\/directory\/[0-9a-f]{16}\.json$/.test(r)),
+    );
+    assert.deepEqual(by("s3:PutObject"), ["<MailbagBucketC35588E8>/inbound/*"]);
+    assert.deepEqual(by("sqs:SendMessage"), ["<QueuesdeliverB7E7AE7E>"]);
+    assert.deepEqual(by("sqs:ReceiveMessage"), ["<QueuesrouteF85C9666>"]);
+    assert.deepEqual(by("s3:DeleteObject"), []);
+  });
+
+  test("delivery: reads messages/*, writes only messages/*.status.json", () => {
+    const s = roleStatements(gateway("single", "GW1"), "DeliverRole");
+    const by = (action: string) => s.filter((x) => actions(x).includes(action)).flatMap(resources);
+    assert.ok(by("s3:GetObject").includes("<MailbagBucketC35588E8>/messages/*"));
+    assert.deepEqual(by("s3:PutObject"), ["<MailbagBucketC35588E8>/messages/*.status.json"]);
+    assert.deepEqual(by("sqs:ReceiveMessage"), ["<QueuesdeliverB7E7AE7E>"]);
+    assert.deepEqual(by("sqs:SendMessage"), []);
+  });
+
+  test("ingress task: puts and deletes messages/*, sends to its own route queue only", () => {
+    const s = roleStatements(gateway("single", "GW1"), "IngressTaskTaskRole");
+    const by = (action: string) => s.filter((x) => actions(x).includes(action)).flatMap(resources);
+    for (const a of ["s3:PutObject", "s3:DeleteObject", "s3:AbortMultipartUpload"])
+      assert.deepEqual(by(a), ["<MailbagBucketC35588E8>/messages/*"], a);
+    assert.deepEqual(by("s3:GetObject"), []);
+    assert.deepEqual(by("sqs:SendMessage"), ["<QueuesrouteF85C9666>"]);
+  });
+
+  test("SES: SendRawEmail only as the gateway's own postoffice domains and configuration set", () => {
+    const s = roleStatements(gateway("single", "GW1"), "DeliverRole").filter((x) =>
+      actions(x).includes("ses:SendRawEmail"),
+    );
+    assert.equal(s.length, 1);
+    const arns = resources(s[0] as (typeof s)[0]).map((r) =>
+      r.replace(/^.*:ses:<AWS::Region>:/, ""),
+    );
+    assert.deepEqual(arns.sort(), [
+      "<AWS::AccountId>:configuration-set/mailbag",
+      "<AWS::AccountId>:identity/eng.company.example",
+      "<AWS::AccountId>:identity/hq.company.example",
+      "<AWS::AccountId>:identity/msmailgwy.company.example",
+      "<AWS::AccountId>:identity/sales.company.example",
+    ]);
+  });
+
+  test("an SMTP smart host means no SES permission at all", () => {
+    for (const id of ["SEND1", "SEND2"]) {
+      const ses = statements(gateway("multiple-dedicated", id)).filter((s) =>
+        actions(s).some((a) => a.startsWith("ses:")),
+      );
+      assert.deepEqual(ses, [], id);
+    }
+  });
+});
+
+describe("receive-only gateway", () => {
+  const recv = () => gateway("dedicated", "RECV");
+
+  test("has no delivery function, no delivery queue and no SES permission", () => {
+    const t = recv();
+    const names = gatewayResources("example-dedicated", "RECV");
+    assert.deepEqual(
+      Object.keys(
+        t.findResources("AWS::Lambda::Function", {
+          Properties: { FunctionName: Match.stringLikeRegexp("deliver") },
+        }),
+      ),
+      [],
+    );
+    assert.deepEqual(
+      Object.keys(
+        t.findResources("AWS::SQS::Queue", {
+          Properties: { QueueName: names.queues.deliver },
+        }),
+      ),
+      [],
+    );
+    const ses = statements(t).filter((s) => actions(s).some((a) => a.startsWith("ses:")));
+    assert.deepEqual(ses, []);
+  });
+
+  test("listens on 25 only and publishes MX records for its postoffices", () => {
+    const t = recv();
+    t.resourceCountIs("AWS::ElasticLoadBalancingV2::Listener", 1);
+    t.hasResourceProperties("AWS::ElasticLoadBalancingV2::Listener", { Port: 25, Protocol: "TCP" });
+    t.resourceCountIs("AWS::Route53::RecordSet", 4);
+    for (const domain of ["hq", "sales", "eng"]) {
+      t.hasResourceProperties("AWS::Route53::RecordSet", {
+        Name: `${domain}.company.example.`,
+        Type: "MX",
+        ResourceRecords: ["10 mx.company.example"],
+      });
+    }
+  });
+});
+
+describe("send-only gateway", () => {
+  const send = () => gateway("dedicated", "SEND");
+
+  test("has no port-25 listener and no port-25 ingress rule", () => {
+    const t = send();
+    t.resourceCountIs("AWS::ElasticLoadBalancingV2::Listener", 1);
+    t.hasResourceProperties("AWS::ElasticLoadBalancingV2::Listener", { Port: 587 });
+    const open25 = Object.values(t.findResources("AWS::EC2::SecurityGroup")).flatMap((sg) =>
+      (
+        (sg as { Properties: { SecurityGroupIngress?: { FromPort: number; CidrIp?: string }[] } })
+          .Properties.SecurityGroupIngress ?? []
+      ).filter((r) => r.FromPort === 25 && r.CidrIp !== undefined),
+    );
+    assert.deepEqual(open25, []);
+  });
+
+  test("publishes no MX record (it receives for nobody), only its host name", () => {
+    const t = send();
+    t.resourceCountIs("AWS::Route53::RecordSet", 1);
+    t.hasResourceProperties("AWS::Route53::RecordSet", {
+      Name: "smtp-out.company.example.",
+      Type: "A",
+    });
+  });
+
+  test("delivers through SES as its postoffices' identities", () => {
+    const s = roleStatements(send(), "DeliverRole").filter((x) =>
+      actions(x).includes("ses:SendRawEmail"),
+    );
+    assert.equal(s.length, 1);
+  });
+});
+
+describe("queues and functions", () => {
+  test("FIFO queues: explicit deduplication, SSE-SQS, DLQ with maxReceiveCount from config", () => {
+    const { gateways, deploy } = synthExample("multiple");
+    const t = gateways.get("EAST");
+    assert.ok(t);
+    const names = gatewayResources(deploy.config.prefix, "EAST");
+    for (const role of ["route", "deliver"] as const) {
+      t.hasResourceProperties("AWS::SQS::Queue", {
+        QueueName: names.queues[role],
+        FifoQueue: true,
+        ContentBasedDeduplication: false,
+        SqsManagedSseEnabled: true,
+        VisibilityTimeout: 120,
+        MessageRetentionPeriod: 1209600,
+        RedrivePolicy: { maxReceiveCount: 8, deadLetterTargetArn: Match.anyValue() },
+      });
+      t.hasResourceProperties("AWS::SQS::Queue", {
+        QueueName: names.deadLetterQueues[role],
+        FifoQueue: true,
+        ContentBasedDeduplication: false,
+      });
+    }
+    // TLS only on every queue.
+    t.resourceCountIs("AWS::SQS::QueuePolicy", 4);
+  });
+
+  test("event sources: batches of 10 with ReportBatchItemFailures", () => {
+    const t = gateway("single", "GW1");
+    t.resourceCountIs("AWS::Lambda::EventSourceMapping", 2);
+    t.allResourcesProperties("AWS::Lambda::EventSourceMapping", {
+      BatchSize: 10,
+      FunctionResponseTypes: ["ReportBatchItemFailures"],
+    });
+  });
+
+  test("functions: nodejs24.x on arm64, 128 MB, timeout within the visibility timeout", () => {
+    const { gateways, deploy } = synthExample("multiple");
+    const t = gateways.get("WEST");
+    assert.ok(t);
+    for (const role of ["route", "deliver"]) {
+      t.hasResourceProperties("AWS::Lambda::Function", {
+        FunctionName: `example-multiple-WEST-${role}`,
+        Runtime: "nodejs24.x",
+        Architectures: ["arm64"],
+        MemorySize: 128,
+        Timeout: 120,
+        Environment: {
+          Variables: Match.objectLike({
+            MAILBAG_DIRECTORY: `s3://example-multiple-directory/directory/${deploy.hash}.json`,
+          }),
+        },
+      });
+    }
+  });
+});
+
+describe("mailbag bucket and ingress", () => {
+  test("bucket: SSE-S3, public access blocked, TLS enforced, lifecycle from config", () => {
+    const t = gateway("multiple", "EAST");
+    t.hasResourceProperties("AWS::S3::Bucket", {
+      BucketEncryption: {
+        ServerSideEncryptionConfiguration: [
+          { ServerSideEncryptionByDefault: { SSEAlgorithm: "AES256" } },
+        ],
+      },
+      PublicAccessBlockConfiguration: {
+        BlockPublicAcls: true,
+        BlockPublicPolicy: true,
+        IgnorePublicAcls: true,
+        RestrictPublicBuckets: true,
+      },
+      LifecycleConfiguration: {
+        Rules: [
+          Match.objectLike({ Id: "spool", Prefix: "messages/", ExpirationInDays: 30 }),
+          Match.objectLike({
+            Id: "inbound",
+            Prefix: "inbound/",
+            ExpirationInDays: 365,
+            Transitions: [{ StorageClass: "STANDARD_IA", TransitionInDays: 30 }],
+          }),
+        ],
+      },
+    });
+    t.hasResourceProperties("AWS::S3::BucketPolicy", {
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({
+            Effect: "Deny",
+            Condition: { Bool: { "aws:SecureTransport": "false" } },
+          }),
+        ]),
+      },
+    });
+  });
+
+  test("ingress: preserved client IPs, TCP health checks, tasks reachable only from the NLB", () => {
+    const t = gateway("single", "GW1");
+    t.resourceCountIs("AWS::ElasticLoadBalancingV2::TargetGroup", 2);
+    t.allResourcesProperties("AWS::ElasticLoadBalancingV2::TargetGroup", {
+      Port: 25,
+      Protocol: "TCP",
+      TargetType: "ip",
+      HealthCheckProtocol: "TCP",
+      TargetGroupAttributes: Match.arrayWith([
+        { Key: "preserve_client_ip.enabled", Value: "true" },
+      ]),
+    });
+    t.hasResourceProperties("AWS::ECS::TaskDefinition", {
+      RuntimePlatform: { CpuArchitecture: "ARM64", OperatingSystemFamily: "LINUX" },
+      ContainerDefinitions: [
+        Match.objectLike({
+          PortMappings: [{ ContainerPort: 25, Protocol: "tcp" }],
+          SystemControls: [{ Namespace: "net.ipv4.ip_unprivileged_port_start", Value: "0" }],
+          Environment: Match.arrayWith([{ Name: "MAILBAG_GATEWAY", Value: "GW1" }]),
+        }),
+      ],
+    });
+    t.hasResourceProperties("AWS::EC2::SecurityGroupIngress", {
+      FromPort: 25,
+      ToPort: 25,
+      SourceSecurityGroupId: Match.anyValue(),
+    });
+    t.hasResourceProperties("AWS::ApplicationAutoScaling::ScalableTarget", {
+      MinCapacity: 2,
+      MaxCapacity: 6,
+    });
+  });
+
+  test("submit passwords: own postoffices' from Secrets Manager, others' empty", () => {
+    const t = gateway("multiple-dedicated", "SEND1");
+    t.hasResourceProperties("AWS::ECS::TaskDefinition", {
+      ContainerDefinitions: [
+        Match.objectLike({
+          Secrets: [Match.objectLike({ Name: "MAILBAG_HQ_PASSWORD" })],
+          Environment: Match.arrayWith([{ Name: "MAILBAG_ENG_PASSWORD", Value: "" }]),
+        }),
+      ],
+    });
+  });
+});
