@@ -51,6 +51,16 @@ export function gatewayRoles(gw: Gateway): { readonly sends: boolean; readonly r
   return { sends: gw.mode !== "receive", receives: gw.mode !== "send" };
 }
 
+/**
+ * Whether other gateways carry backbone mail to `gw` (it is the target of an address space,
+ * docs/routing.md#backbone). They do so from their delivery functions over SMTP to its ingress
+ * on 587 (Lambda cannot connect to port 25), so such a gateway listens on 587 whatever its mode.
+ */
+export function isBackboneTarget(config: Config, gw: Gateway): boolean {
+  const spaces = (config as { addressSpaces?: readonly { gateway: string }[] }).addressSpaces;
+  return (spaces ?? []).some((space) => space.gateway.toLowerCase() === gw.id.toLowerCase());
+}
+
 /** CloudFormation stack names start with a letter; config prefixes may start with a digit. */
 export function stackName(config: Config, part: string): string {
   return `Mailbag-${config.prefix}-${part}`;

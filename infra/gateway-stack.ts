@@ -33,7 +33,7 @@ export class GatewayStack extends Stack {
     super(scope, id, props);
     const { deploy, gateway: gw } = props;
     const { config, aws } = deploy;
-    const { sends } = gatewayRoles(gw);
+    const { sends, receives } = gatewayRoles(gw);
     const names = gatewayResources(config.prefix, gw.id);
     const roles: QueueRole[] = sends ? ["route", "deliver"] : ["route"];
     // By name, not by cross-stack export: the directory stack stays free to change.
@@ -64,7 +64,8 @@ export class GatewayStack extends Stack {
       queue: route.queue,
     }).fn;
     mailbag.grantObjects(router, ["s3:GetObject"], "messages/*");
-    mailbag.grantObjects(router, ["s3:PutObject"], "inbound/*");
+    // Inbound routing only where the gateway receives: a send gateway's router fills no inbound bag.
+    if (receives) mailbag.grantObjects(router, ["s3:PutObject"], "inbound/*");
     mailbag.grantMissingKeyIs404(router);
     alarms.watchQueue("Route", route);
 

@@ -1,7 +1,8 @@
 /**
  * The SMTP ingress: the repo's Dockerfile on ECS Fargate (ARM64) behind an internet-facing
  * Network Load Balancer. TCP 25 where the gateway receives (MX traffic), TCP 587 where it sends
- * (postoffices submitting, authenticated or from their networks); both forward to the
+ * (postoffices submitting, authenticated or from their networks) or where other gateways carry
+ * backbone mail to it (their delivery functions; Lambda cannot reach port 25); both forward to the
  * container's single SMTP listener on 25, which applies the same policy on either. Client IPs are
  * preserved (the ingress checks submit networks and writes them into Received:). Tasks sit in
  * public subnets without NAT; their security group admits only the load balancer's.
@@ -18,7 +19,7 @@ import * as secretsmanager from "aws-cdk-lib/aws-secretsmanager";
 import { Construct } from "constructs";
 import type { Config, Gateway } from "../../core/config.ts";
 import type { AwsSection } from "../../core/config-aws.ts";
-import { gatewayRoles, REPO_ROOT } from "../config.ts";
+import { gatewayRoles, isBackboneTarget, REPO_ROOT } from "../config.ts";
 import { suppress } from "../nag.ts";
 
 const SMTP_PORT = 25;
@@ -44,7 +45,8 @@ export class IngressService extends Construct {
     super(scope, id);
     const { gateway: gw, settings } = props;
     const { sends, receives } = gatewayRoles(gw);
-    this.ports = [...(receives ? [SMTP_PORT] : []), ...(sends ? [SUBMISSION_PORT] : [])];
+    const submission = sends || isBackboneTarget(props.config, gw);
+    this.ports = [...(receives ? [SMTP_PORT] : []), ...(submission ? [SUBMISSION_PORT] : [])];
 
     const vpc = new ec2.Vpc(this, "Vpc", {
       maxAzs: 2,

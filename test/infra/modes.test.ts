@@ -5,8 +5,12 @@
  */
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { Match, type Template } from "aws-cdk-lib/assertions";
+import { App } from "aws-cdk-lib";
+import { Match, Template } from "aws-cdk-lib/assertions";
+import { parseConfig } from "../../core/config.ts";
 import { gatewayResources } from "../../core/names.ts";
+import { deployConfig } from "../../infra/config.ts";
+import { defineLayout } from "../../infra/layout.ts";
 import { actions, resources, roleStatements, statements, synthExample } from "./helpers.ts";
 
 function gateway(layout: string, id: string): Template {
@@ -164,6 +168,14 @@ describe("send-only gateway", () => {
     });
   });
 
+  test("its router has no inbound routing: no write to the bucket at all", () => {
+    const s = roleStatements(send(), "RouterRole");
+    assert.deepEqual(
+      s.filter((x) => actions(x).includes("s3:PutObject")),
+      [],
+    );
+  });
+
   test("delivers through SES as its postoffices' identities", () => {
     const s = roleStatements(send(), "DeliverRole").filter((x) =>
       actions(x).includes("ses:SendRawEmail"),
@@ -310,5 +322,47 @@ describe("mailbag bucket and ingress", () => {
         }),
       ],
     });
+  });
+});
+
+describe("backbone", () => {
+  // Address spaces (docs/routing.md#backbone) arrive with the routing work; skip until the schema has them.
+  const raw = {
+    network: "COMPANY",
+    prefix: "example-backbone",
+    postoffices: [
+      { id: "HQ", domain: "hq.company.example" },
+      { id: "PARIS", domain: "paris.company.example" },
+    ],
+    gateways: [
+      { id: "HQGW", mode: "both", postoffices: ["HQ"], hostname: "gw.hq.company.example" },
+      {
+        id: "PARISIN",
+        mode: "receive",
+        postoffices: ["PARIS"],
+        hostname: "in.paris.company.example",
+      },
+    ],
+    addressSpaces: [{ pattern: "COMPANY/PARIS/*", gateway: "PARISIN" }],
+    smartHost: { url: "smtp://relay.company.example:587" },
+  };
+  let supported = true;
+  try {
+    parseConfig(raw);
+  } catch {
+    supported = false;
+  }
+
+  test("a receive-only gateway that is a backbone target also listens on 587", {
+    skip: !supported,
+  }, () => {
+    const app = new App({ context: { "aws:cdk:bundling-stacks": [] } });
+    const layout = defineLayout(app, deployConfig(raw), { nag: false });
+    const stack = layout.gateways.get("PARISIN");
+    assert.ok(stack);
+    const ports = Object.values(
+      Template.fromStack(stack).findResources("AWS::ElasticLoadBalancingV2::Listener"),
+    ).map((l) => (l as { Properties: { Port: number } }).Properties.Port);
+    assert.deepEqual(ports.sort(), [25, 587]);
   });
 });
