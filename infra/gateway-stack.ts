@@ -15,7 +15,7 @@ import type { Construct } from "constructs";
 import type { Gateway } from "../core/config.ts";
 import { gatewayResources, type QueueRole } from "../core/names.ts";
 import { type DeployConfig, gatewayRoles } from "./config.ts";
-import { FifoQueues } from "./constructs/fifo-queues.ts";
+import { type FifoQueue, FifoQueues } from "./constructs/fifo-queues.ts";
 import { GatewayAlarms } from "./constructs/gateway-alarms.ts";
 import { IngressService } from "./constructs/ingress-service.ts";
 import { MailbagBucket } from "./constructs/mailbag-bucket.ts";
@@ -48,42 +48,35 @@ export class GatewayStack extends Stack {
     const { queues } = new FifoQueues(this, "Queues", names, roles, config.queues);
     const alarms = new GatewayAlarms(this, "Alarms", aws.alarms);
     const timeout = Duration.seconds(Math.min(config.queues.visibilityTimeoutSeconds, 900));
-    const functionProps = {
-      logRetentionDays: aws.functions.logRetentionDays,
-      timeout,
-      directory,
+    /** A function on one of the queues, reading the spool; grants beyond that follow per role. */
+    const queueFunction = (role: QueueRole, fifo: FifoQueue, memoryMB: number) => {
+      const fn = new QueueFunction(this, role === "route" ? "Router" : "Deliver", {
+        functionName: `${config.prefix}-${gw.id}-${role}`,
+        entry: role === "route" ? "router" : "deliver",
+        memoryMB,
+        logRetentionDays: aws.functions.logRetentionDays,
+        timeout,
+        directory,
+        queue: fifo.queue,
+      }).fn;
+      mailbag.grantObjects(fn, ["s3:GetObject"], "messages/*");
+      mailbag.grantMissingKeyIs404(fn);
+      alarms.watchQueue(role === "route" ? "Route" : "Deliver", fifo);
+      return fn;
     };
 
     const route = queues.route;
     if (!route) throw new Error("every gateway has a route queue");
-    const router = new QueueFunction(this, "Router", {
-      ...functionProps,
-      functionName: `${config.prefix}-${gw.id}-route`,
-      entry: "router",
-      memoryMB: aws.functions.routerMemoryMB,
-      queue: route.queue,
-    }).fn;
-    mailbag.grantObjects(router, ["s3:GetObject"], "messages/*");
+    const router = queueFunction("route", route, aws.functions.routerMemoryMB);
     // Inbound routing only where the gateway receives: a send gateway's router fills no inbound bag.
     if (receives) mailbag.grantObjects(router, ["s3:PutObject"], "inbound/*");
-    mailbag.grantMissingKeyIs404(router);
-    alarms.watchQueue("Route", route);
 
     const deliver = queues.deliver;
     if (deliver) {
       deliver.queue.grantSendMessages(router);
-      const fn = new QueueFunction(this, "Deliver", {
-        ...functionProps,
-        functionName: `${config.prefix}-${gw.id}-deliver`,
-        entry: "deliver",
-        memoryMB: aws.functions.deliverMemoryMB,
-        queue: deliver.queue,
-      }).fn;
-      mailbag.grantObjects(fn, ["s3:GetObject"], "messages/*");
+      const fn = queueFunction("deliver", deliver, aws.functions.deliverMemoryMB);
       mailbag.grantObjects(fn, ["s3:PutObject"], "messages/*.status.json");
-      mailbag.grantMissingKeyIs404(fn);
       this.grantSes(fn, deploy, gw);
-      alarms.watchQueue("Deliver", deliver);
     }
 
     const ingress = new IngressService(this, "Ingress", {

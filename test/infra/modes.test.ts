@@ -21,6 +21,12 @@ function gateway(layout: string, id: string): Template {
 
 const DATA = /^(s3|sqs):/;
 
+/** action → the resources the single layout's role `rolePrefix` has it on. */
+function granted(rolePrefix: string): (action: string) => string[] {
+  const s = roleStatements(gateway("single", "GW1"), rolePrefix);
+  return (action) => s.filter((x) => actions(x).includes(action)).flatMap(resources);
+}
+
 describe("least privilege", () => {
   for (const [layout, ids] of [
     ["single", ["GW1"]],
@@ -43,8 +49,7 @@ describe("least privilege", () => {
   }
 
   test("router: reads messages/*, writes inbound/*, sends to its own delivery queue only", () => {
-    const s = roleStatements(gateway("single", "GW1"), "RouterRole");
-    const by = (action: string) => s.filter((x) => actions(x).includes(action)).flatMap(resources);
+    const by = granted("RouterRole");
     const reads = by("s3:GetObject");
     assert.equal(reads.length, 2);
     assert.ok(reads.includes("<MailbagBucketC35588E8>/messages/*"));
@@ -58,8 +63,7 @@ describe("least privilege", () => {
   });
 
   test("delivery: reads messages/*, writes only messages/*.status.json", () => {
-    const s = roleStatements(gateway("single", "GW1"), "DeliverRole");
-    const by = (action: string) => s.filter((x) => actions(x).includes(action)).flatMap(resources);
+    const by = granted("DeliverRole");
     assert.ok(by("s3:GetObject").includes("<MailbagBucketC35588E8>/messages/*"));
     assert.deepEqual(by("s3:PutObject"), ["<MailbagBucketC35588E8>/messages/*.status.json"]);
     assert.deepEqual(by("sqs:ReceiveMessage"), ["<QueuesdeliverB7E7AE7E>"]);
@@ -67,8 +71,7 @@ describe("least privilege", () => {
   });
 
   test("ingress task: puts and deletes messages/*, sends to its own route queue only", () => {
-    const s = roleStatements(gateway("single", "GW1"), "IngressTaskTaskRole");
-    const by = (action: string) => s.filter((x) => actions(x).includes(action)).flatMap(resources);
+    const by = granted("IngressTaskTaskRole");
     for (const a of ["s3:PutObject", "s3:DeleteObject", "s3:AbortMultipartUpload"])
       assert.deepEqual(by(a), ["<MailbagBucketC35588E8>/messages/*"], a);
     assert.deepEqual(by("s3:GetObject"), []);
