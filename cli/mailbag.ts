@@ -3,8 +3,11 @@
  * 2 bad usage or invalid configuration (the error names the field).
  */
 import { MailbagError } from "../core/errors.ts";
+import { addressMap, gateway, postoffice } from "./admin.ts";
 import { UsageError } from "./common.ts";
+import { dns } from "./dns.ts";
 import { emulator } from "./emulator.ts";
+import { route } from "./route.ts";
 import { start } from "./start.ts";
 
 const COMMANDS: Record<
@@ -16,6 +19,17 @@ const COMMANDS: Record<
     run: start,
   },
   emulator: { summary: "run the embedded S3+SQS emulator on its own", run: emulator },
+  route: {
+    summary: "explain every hop of an address: route <address> [--from-gateway ID]",
+    run: route,
+  },
+  dns: { summary: "hosts-table lines and MX records the smart host needs", run: dns },
+  postoffice: { summary: "postoffice create|modify|delete|list", run: postoffice },
+  "address-map": {
+    summary: "address-map add|remove|list (aliases, address spaces)",
+    run: addressMap,
+  },
+  gateway: { summary: "gateway create|modify|delete|list", run: gateway },
 };
 
 function usage(): string {

@@ -9,6 +9,7 @@ import { createHash } from "node:crypto";
 import { PassThrough, type Readable } from "node:stream";
 import type { Envelope } from "./envelope.ts";
 import { BackendUnavailableError, MailbagError, MessageTooLargeError } from "./errors.ts";
+import { type LoopPolicy, loopScanner, traceHeader } from "./loop.ts";
 import { keys } from "./names.ts";
 import type { JobQueue, MailbagStore } from "./ports.ts";
 
@@ -26,6 +27,8 @@ export interface AcceptInput {
   readonly header: string;
   readonly envelope: Omit<Envelope, "version" | "size" | "sha256">;
   readonly maxBytes: number;
+  /** Refuse looping messages (554 5.4.6) and prepend this gateway's trace field (loop.ts). */
+  readonly loop?: LoopPolicy;
 }
 
 export async function acceptMessage(deps: AcceptDeps, input: AcceptInput): Promise<Envelope> {
@@ -43,13 +46,15 @@ export async function acceptMessage(deps: AcceptDeps, input: AcceptInput): Promi
   const upload = deps.store.putStream(messageKey, body);
   // Keep the SMTP stream flowing to its end whatever happens to the upload, so the client gets
   // a reply to its DATA instead of a stalled connection.
+  const header = input.loop ? input.header + traceHeader(input.loop.self, id) : input.header;
   const failure = await pump(
     input.data,
     body,
     write,
-    Buffer.from(input.header, "utf8"),
+    Buffer.from(header, "utf8"),
     input.maxBytes,
     upload,
+    input.loop ? loopScanner(input.loop) : () => undefined,
   );
   try {
     if (failure) throw failure;
@@ -69,8 +74,8 @@ export async function acceptMessage(deps: AcceptDeps, input: AcceptInput): Promi
 }
 
 /**
- * Copies `data` into `body` with backpressure; returns the first failure (size limit or upload
- * error) after `data` has ended. On failure `body` is destroyed, which aborts the upload.
+ * Copies `data` into `body` with backpressure; returns the first failure (size limit, loop or
+ * upload error) after `data` has ended. On failure `body` is destroyed, which aborts the upload.
  */
 function pump(
   data: Readable,
@@ -79,6 +84,7 @@ function pump(
   header: Buffer,
   maxBytes: number,
   upload: Promise<void>,
+  scan: (chunk: Buffer) => Error | undefined,
 ): Promise<Error | undefined> {
   return new Promise((resolve) => {
     let failure: Error | undefined;
@@ -95,6 +101,8 @@ function pump(
       if (failure) return;
       received += chunk.length;
       if (received > maxBytes) return fail(new MessageTooLargeError(maxBytes));
+      const loop = scan(chunk);
+      if (loop) return fail(loop);
       if (!write(chunk)) {
         data.pause();
         body.once("drain", () => data.resume());

@@ -6,16 +6,15 @@
  */
 import { BlockList, isIP } from "node:net";
 import { z } from "zod";
+import { MS_MAIL_NAME, MS_MAIL_NAME_RULE, parseNativeAddress } from "./address.ts";
+import { parseSpacePattern } from "./address-space.ts";
 import { awsSection } from "./config-aws.ts";
 import { ConfigError } from "./errors.ts";
 
-/** MS Mail network and postoffice names: up to 10 characters (seed Q87030; see docs/addresses.md). */
+/** MS Mail network, postoffice and mailbox names: up to 10 characters (docs/routing.md#addresses). */
 const msMailName = z
   .string()
-  .regex(
-    /^[A-Za-z0-9][A-Za-z0-9_-]{0,9}$/,
-    "1-10 letters, digits, '-' or '_', starting alphanumeric",
-  )
+  .regex(MS_MAIL_NAME, MS_MAIL_NAME_RULE)
   .transform((s) => s.toUpperCase());
 
 /** Gateway ids name AWS resources (bucket, queues, stack), so they keep to what all of those allow. */
@@ -42,9 +41,37 @@ const submitUser = z.strictObject({
   passwordEnv: z.string().regex(/^[A-Z_][A-Z0-9_]*$/, "an environment variable name"),
 });
 
+/** RFC 5321 Dot-string local part; aliases match case-insensitively, so they are kept lower-case. */
+const aliasName = z
+  .string()
+  .regex(
+    /^[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*$/,
+    "a local part such as postmaster or john.smith",
+  )
+  .max(64);
+
+/** `NETWORK/PO/MAILBOX`; that the network and postoffice exist is checked with the references. */
+const nativeAddress = z.string().superRefine((s, ctx) => {
+  try {
+    parseNativeAddress(s);
+  } catch (err) {
+    ctx.addIssue({ code: "custom", message: (err as { reason: string }).reason });
+  }
+});
+
+/** What happens to mail for a mailbox the postoffice does not list (docs/routing.md#mailboxes). */
+export const UNKNOWN_MAILBOX_POLICIES = ["accept", "listed", "reject"] as const;
+
 const postoffice = z.strictObject({
   id: msMailName,
   domain: domainName,
+  /** The hub postoffice this one is reached through (seed Q87030 "hub postoffice"). */
+  via: msMailName.optional(),
+  /** The mailboxes this postoffice has; only read under unknownMailbox `listed`. */
+  mailboxes: z.array(msMailName).default([]),
+  /** Local part (any case) → native mailbox it stands for, e.g. postmaster → COMPANY/HQ/ADMIN. */
+  aliases: z.record(aliasName, nativeAddress).default({}),
+  unknownMailbox: z.enum(UNKNOWN_MAILBOX_POLICIES).default("accept"),
   /** Who may submit mail from this postoffice to other domains through its gateway. */
   submit: z
     .strictObject({
@@ -53,6 +80,14 @@ const postoffice = z.strictObject({
     })
     .default({ networks: [], users: [] }),
 });
+
+const smtpUrl = z
+  .string()
+  .refine(
+    (s) => /^smtps?:\/\/[^/]+$/.test(s.replace(/\/$/, "")),
+    "smtp://[user:pass@]host[:port] or smtps://...",
+  )
+  .transform((s) => s.replace(/\/$/, ""));
 
 const gatewayMode = z.enum(["both", "send", "receive"]);
 
@@ -69,15 +104,26 @@ const gateway = z.strictObject({
     .optional(),
   /** Local SMTP port of this gateway's ingress under `mailbag start` (default: --port, +1 per gateway). */
   port: z.number().int().min(0).max(65535).optional(),
+  /**
+   * Where other gateways deliver backbone mail to this one (docs/routing.md#backbone).
+   * Default smtp://<hostname>:587: Lambda functions cannot open connections to port 25.
+   */
+  ingressUrl: smtpUrl.optional(),
 });
 
-const smtpUrl = z
-  .string()
-  .refine(
-    (s) => /^smtps?:\/\/[^/]+$/.test(s.replace(/\/$/, "")),
-    "smtp://[user:pass@]host[:port] or smtps://...",
-  )
-  .transform((s) => s.replace(/\/$/, ""));
+/** A route to another gateway for what `pattern` covers (seed Q148389 address spaces). */
+const addressSpace = z.strictObject({
+  pattern: z.string().superRefine((s, ctx) => {
+    const parsed = parseSpacePattern(s);
+    if (typeof parsed === "string") ctx.addIssue({ code: "custom", message: parsed });
+  }),
+  /** The gateway the mail is carried to. */
+  gateway: gatewayId,
+  /** Among equally specific address spaces the lowest cost wins (then the first listed). */
+  cost: z.number().int().min(1).max(100).default(1),
+  /** The gateways that use this route; default every gateway but the target. */
+  from: z.array(gatewayId).min(1).optional(),
+});
 
 const smartHost = z.union([
   z.strictObject({ url: smtpUrl }),
@@ -99,6 +145,7 @@ const configSchema = z.strictObject({
     .default("mailbag"),
   postoffices: z.array(postoffice).min(1),
   gateways: z.array(gateway).min(1),
+  addressSpaces: z.array(addressSpace).default([]),
   smartHost,
   limits: z
     .strictObject({
@@ -110,8 +157,13 @@ const configSchema = z.strictObject({
         .default(50 * 1024 * 1024),
       /** RFC 5321 §4.5.3.1.8: at least 100 must be accepted. */
       maxRecipients: z.number().int().min(100).max(1000).default(100),
+      /**
+       * A message that arrives with this many Received: fields is refused, 554 5.4.6
+       * (RFC 5321 §6.3: "normally at least 100"; docs/routing.md#loops).
+       */
+      maxHops: z.number().int().min(10).max(1000).default(100),
     })
-    .default({ maxMessageBytes: 50 * 1024 * 1024, maxRecipients: 100 }),
+    .default({ maxMessageBytes: 50 * 1024 * 1024, maxRecipients: 100, maxHops: 100 }),
   queues: z
     .strictObject({
       /** How long a failed record stays invisible (and holds back its FIFO group) before a retry. */
@@ -130,6 +182,8 @@ export type Postoffice = Config["postoffices"][number];
 export type Gateway = Config["gateways"][number];
 export type GatewayMode = Gateway["mode"];
 export type SmartHost = Config["smartHost"];
+export type AddressSpace = Config["addressSpaces"][number];
+export type UnknownMailboxPolicy = Postoffice["unknownMailbox"];
 
 /** `a[0].b` style path, as printed in every config error. */
 export function formatPath(path: readonly PropertyKey[]): string {
@@ -192,22 +246,10 @@ function checkReferences(config: Config, env: ConfigEnv): void {
     "id",
     (i) => `gateway ${config.gateways[i]?.id}`,
   );
-  const known = new Set(config.postoffices.map((po) => po.id));
-  const receiver = new Map<string, string>();
-  const sender = new Map<string, string>();
-  config.gateways.forEach((gw, g) => {
-    gw.postoffices.forEach((id, p) => {
-      const path = `gateways[${g}].postoffices[${p}]`;
-      if (!known.has(id)) throw new ConfigError(path, `unknown postoffice ${id}`);
-      for (const [role, owners] of roles(gw.mode, receiver, sender)) {
-        const other = owners.get(id);
-        if (other !== undefined && other !== gw.id) {
-          throw new ConfigError(path, `postoffice ${id} is already ${role} by gateway ${other}`);
-        }
-        owners.set(id, gw.id);
-      }
-    });
-  });
+  checkHubs(config);
+  checkGateways(config);
+  checkAliases(config);
+  checkAddressSpaces(config);
   config.postoffices.forEach((po, i) => {
     po.submit.users.forEach((user, u) => {
       if (env[user.passwordEnv] === undefined) {
@@ -220,13 +262,179 @@ function checkReferences(config: Config, env: ConfigEnv): void {
   });
 }
 
-function* roles(
-  mode: GatewayMode,
-  receiver: Map<string, string>,
-  sender: Map<string, string>,
-): Generator<[string, Map<string, string>]> {
-  if (mode !== "send") yield ["received", receiver];
-  if (mode !== "receive") yield ["sent", sender];
+/** What a gateway does for the postoffices it lists: `both` does both. */
+export type Role = "receive" | "send";
+const ROLE_DONE: Record<Role, string> = { receive: "received", send: "sent" };
+
+export function gatewayRolesOf(mode: GatewayMode): Role[] {
+  return mode === "both" ? ["receive", "send"] : [mode];
+}
+
+/** `via` names a known postoffice and hub routes never come back to where they started. */
+function checkHubs(config: Config): void {
+  const byId = new Map(config.postoffices.map((po) => [po.id, po]));
+  config.postoffices.forEach((po, i) => {
+    if (po.via === undefined) return;
+    const path = `postoffices[${i}].via`;
+    if (!byId.has(po.via)) throw new ConfigError(path, `unknown postoffice ${po.via}`);
+    const chain = [po.id];
+    for (let hub: string | undefined = po.via; hub !== undefined; hub = byId.get(hub)?.via) {
+      if (chain.includes(hub)) {
+        throw new ConfigError(path, `hub routes form a cycle: ${[...chain, hub].join(" → ")}`);
+      }
+      chain.push(hub);
+    }
+  });
+}
+
+interface Listing {
+  readonly gateway: string;
+  readonly path: string;
+}
+
+/** Postoffice id → the gateway listing it, per role, as written (hubs not followed). */
+function listings(config: Config): Record<Role, Map<string, Listing>> {
+  const owners: Record<Role, Map<string, Listing>> = { receive: new Map(), send: new Map() };
+  const known = new Set(config.postoffices.map((po) => po.id));
+  config.gateways.forEach((gw, g) => {
+    gw.postoffices.forEach((id, p) => {
+      const path = `gateways[${g}].postoffices[${p}]`;
+      if (!known.has(id)) throw new ConfigError(path, `unknown postoffice ${id}`);
+      for (const role of gatewayRolesOf(gw.mode)) {
+        const other = owners[role].get(id);
+        if (other !== undefined && other.gateway !== gw.id) {
+          throw new ConfigError(
+            path,
+            `postoffice ${id} is ${ROLE_DONE[role]} by two gateways: ${other.gateway} (${other.path}) and ${gw.id} (${path})`,
+          );
+        }
+        owners[role].set(id, { gateway: gw.id, path });
+      }
+    });
+  });
+  return owners;
+}
+
+/**
+ * Postoffice id → the gateway that receives (or sends) for it. A postoffice reached via a hub
+ * and listed by no gateway is served by its hub's gateway (seed Q87030: the hub sits between
+ * the downstream postoffice and the gateway). Only for a validated config.
+ */
+export function servingGateways(config: Config): Record<Role, Map<string, string>> {
+  const listed = listings(config);
+  const byId = new Map(config.postoffices.map((po) => [po.id, po]));
+  const serving = (role: Role, id: string): string | undefined => {
+    const seen = new Set<string>();
+    for (
+      let po = byId.get(id);
+      po && !seen.has(po.id);
+      po = po.via ? byId.get(po.via) : undefined
+    ) {
+      seen.add(po.id);
+      const l = listed[role].get(po.id);
+      if (l) return l.gateway;
+    }
+    return undefined;
+  };
+  const result: Record<Role, Map<string, string>> = { receive: new Map(), send: new Map() };
+  for (const role of ["receive", "send"] as const) {
+    for (const po of config.postoffices) {
+      const gw = serving(role, po.id);
+      if (gw !== undefined) result[role].set(po.id, gw);
+    }
+  }
+  return result;
+}
+
+/** One gateway per postoffice and role; a hub's downstream postoffice stays with its hub's. */
+function checkGateways(config: Config): void {
+  const listed = listings(config);
+  const serving = servingGateways(config);
+  config.postoffices.forEach((po, i) => {
+    if (po.via === undefined) return;
+    for (const role of ["receive", "send"] as const) {
+      const own = listed[role].get(po.id);
+      const hubs = serving[role].get(po.via);
+      if (own && hubs !== undefined && own.gateway !== hubs) {
+        throw new ConfigError(
+          `postoffices[${i}].via`,
+          `${po.id} is reached via hub ${po.via}, which is ${ROLE_DONE[role]} by ${hubs}, but ${own.path} has ${po.id} ${ROLE_DONE[role]} by ${own.gateway}`,
+        );
+      }
+    }
+  });
+}
+
+/** Alias targets are mailboxes of this network's postoffices. */
+function checkAliases(config: Config): void {
+  const known = new Set(config.postoffices.map((po) => po.id));
+  config.postoffices.forEach((po, i) => {
+    for (const [name, target] of Object.entries(po.aliases)) {
+      const path = `postoffices[${i}].aliases.${name}`;
+      const native = parseNativeAddress(target);
+      if (native.network !== config.network) {
+        throw new ConfigError(
+          path,
+          `network ${native.network} is not this network (${config.network})`,
+        );
+      }
+      if (!known.has(native.postoffice)) {
+        throw new ConfigError(path, `unknown postoffice ${native.postoffice}`);
+      }
+    }
+  });
+}
+
+/**
+ * Backbone mail enters the target through its SMTP ingress, so the target receives (not
+ * `send`); the gateways using the route deliver, so they send (not `receive`).
+ */
+function checkAddressSpaces(config: Config): void {
+  const gateways = new Map(config.gateways.map((gw) => [gw.id, gw]));
+  const ids = config.gateways.map((gw) => gw.id).join(", ");
+  const known = new Set(config.postoffices.map((po) => po.id));
+  config.addressSpaces.forEach((space, i) => {
+    const path = `addressSpaces[${i}]`;
+    const target = gateways.get(space.gateway);
+    if (!target) {
+      throw new ConfigError(
+        `${path}.gateway`,
+        `address space ${space.pattern} points at unknown gateway ${space.gateway} (gateways: ${ids})`,
+      );
+    }
+    if (target.mode === "send") {
+      throw new ConfigError(
+        `${path}.gateway`,
+        `gateway ${target.id} is send-only: backbone mail enters a gateway through its SMTP ingress`,
+      );
+    }
+    space.from?.forEach((id, f) => {
+      const from = gateways.get(id);
+      if (!from)
+        throw new ConfigError(`${path}.from[${f}]`, `unknown gateway ${id} (gateways: ${ids})`);
+      if (id === target.id) {
+        throw new ConfigError(`${path}.from[${f}]`, `gateway ${id} cannot route to itself`);
+      }
+      if (from.mode === "receive") {
+        throw new ConfigError(
+          `${path}.from[${f}]`,
+          `gateway ${id} is receive-only: it delivers nothing, so it carries no backbone mail`,
+        );
+      }
+    });
+    const pattern = parseSpacePattern(space.pattern);
+    if (typeof pattern !== "string" && pattern.kind === "postoffice") {
+      if (pattern.network !== config.network) {
+        throw new ConfigError(
+          `${path}.pattern`,
+          `network ${pattern.network} is not this network (${config.network})`,
+        );
+      }
+      if (!known.has(pattern.postoffice)) {
+        throw new ConfigError(`${path}.pattern`, `unknown postoffice ${pattern.postoffice}`);
+      }
+    }
+  });
 }
 
 function uniqueBy<T>(

@@ -69,3 +69,13 @@ export class ConfigError extends MailbagError {
 
 /** Delivery to the smart host ended with a reply; keeps the peer's own code and text. */
 export class SmartHostReplyError extends MailbagError {}
+
+/**
+ * A message that looped: it came back to a gateway it already crossed, or carries more
+ * Received: fields than the hop limit. RFC 3463 X.4.6 "Routing loop detected"; RFC 5321 §6.3.
+ */
+export class RoutingLoopError extends PolicyRejectionError {
+  constructor(reason: string) {
+    super(554, "5.4.6", `Routing loop detected: ${reason}`);
+  }
+}

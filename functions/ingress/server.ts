@@ -8,6 +8,7 @@ import { SMTPServer, type SMTPServerSession } from "smtp-server";
 import { type AcceptDeps, acceptMessage } from "../../core/accept.ts";
 import { MailbagError, PolicyRejectionError } from "../../core/errors.ts";
 import { newMessageId } from "../../core/ids.ts";
+import { traceIdentity } from "../../core/loop.ts";
 import { receivedHeader } from "../../core/received.ts";
 import { type AddressMap, acceptRecipient, submittingPostoffice } from "../../core/routing.ts";
 import { describeError, log } from "../shared/log.ts";
@@ -96,6 +97,7 @@ export function createIngress(opts: IngressOptions): SMTPServer {
         data: stream,
         header,
         maxBytes: maxMessageBytes,
+        loop: { self: traceIdentity(map.config.prefix, gatewayId), maxHops: map.config.limits.maxHops },
         envelope: {
           id,
           gateway: gatewayId,

@@ -69,6 +69,9 @@ export async function startLocalNetwork(opts: LocalNetworkOptions): Promise<Loca
       });
       const wanted = gw.port ?? (opts.port === 0 ? 0 : opts.port + index);
       port = await ingress.listen(server, wanted, opts.host ?? "127.0.0.1");
+      // Backbone mail from the other gateways comes here (runtime.ts, nextHopTransport).
+      const host = opts.host && !/^(0\.0\.0\.0|::)$/.test(opts.host) ? opts.host : "127.0.0.1";
+      runtime.ingressUrls.set(gw.id, `smtp://${host.includes(":") ? `[${host}]` : host}:${port}`);
       servers.push(server);
     }
     const runners: Partial<Record<QueueRole, Runner>> = {};

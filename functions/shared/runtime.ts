@@ -3,13 +3,14 @@
  * cold start, or `mailbag start`) from the validated config and the AWS clients.
  */
 import type { AcceptDeps } from "../../core/accept.ts";
+import { nextHopTransport } from "../../core/backbone.ts";
 import type { Config } from "../../core/config.ts";
 import type { DeliverDeps } from "../../core/deliver.ts";
-import { ConfigError } from "../../core/errors.ts";
+import { BackendUnavailableError, ConfigError } from "../../core/errors.ts";
 import { gatewayResources } from "../../core/names.ts";
 import type { JobQueue, SmartHostTransport } from "../../core/ports.ts";
 import type { RouterDeps } from "../../core/router.ts";
-import { type AddressMap, buildAddressMap } from "../../core/routing.ts";
+import { type AddressMap, buildAddressMap, ingressUrlOf } from "../../core/routing.ts";
 import { type AwsClients, awsSettingsFromEnv, createAwsClients } from "./aws.ts";
 import { configPath, loadConfigFile } from "./config-file.ts";
 import { DIRECTORY_ENV, loadDirectory } from "./directory.ts";
@@ -22,6 +23,8 @@ export interface Runtime {
   readonly map: AddressMap;
   readonly clients: AwsClients;
   readonly queue: JobQueue;
+  /** Gateway id → smtp:// URL of its ingress running in this process; beats its ingressUrl. */
+  readonly ingressUrls: Map<string, string>;
   acceptDeps(gatewayId: string): AcceptDeps;
   routerDeps(gatewayId: string): RouterDeps;
   deliverDeps(gatewayId: string): DeliverDeps;
@@ -36,11 +39,13 @@ export function createRuntime(config: Config, clients: AwsClients): Runtime {
     return gatewayResources(config.prefix, gatewayId);
   };
   const transport = smartHost(config, clients);
+  const ingressUrls = new Map<string, string>();
   return {
     config,
     map,
     clients,
     queue,
+    ingressUrls,
     acceptDeps: (gw) => ({
       store: s3Store(clients.s3, names(gw).bucket),
       queue,
@@ -52,7 +57,16 @@ export function createRuntime(config: Config, clients: AwsClients): Runtime {
       queue,
       deliverQueue: names(gw).queues.deliver,
     }),
-    deliverDeps: (gw) => ({ store: s3Store(clients.s3, names(gw).bucket), transport }),
+    deliverDeps: (gw) => ({
+      store: s3Store(clients.s3, names(gw).bucket),
+      transport: nextHopTransport(map, gw, transport, (peer) => {
+        // Backbone: the next gateway's SMTP ingress (docs/routing.md#backbone).
+        const target = map.gateways.get(peer);
+        const url = ingressUrls.get(peer) ?? (target && ingressUrlOf(target));
+        if (!url) throw new BackendUnavailableError(`gateway ${peer} has no ingressUrl or hostname`);
+        return smtpTransport(url, map.gateways.get(gw)?.hostname ?? "mailbag.invalid");
+      }),
+    }),
   };
 }
 

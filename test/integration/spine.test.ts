@@ -62,10 +62,10 @@ async function status(id: string): Promise<DeliveryStatus | undefined> {
   return text === undefined ? undefined : parseStatus(JSON.parse(text));
 }
 
-/** Strips the one Received: header the gateway prepends (a header line plus its folded lines). */
+/** Strips the Received: header (plus folded lines) and the trace field the gateway prepends. */
 function withoutOurReceived(raw: Buffer): Buffer {
   const text = raw.toString("latin1");
-  const m = /^Received: from [^\r]*\r\n(\t[^\r]*\r\n)*/.exec(text);
+  const m = /^Received: from [^\r]*\r\n(\t[^\r]*\r\n)*Mailbag-Trace: [^\r]*\r\n/.exec(text);
   assert.ok(m, "message starts with our Received: header");
   assert.match(m[0], /\(Mailbag Gateway GW1\)/);
   return raw.subarray(Buffer.byteLength(m[0], "latin1"));
