@@ -42,7 +42,8 @@ export function dnsRecords(map: AddressMap, mxPreference = 10): DnsRecords {
     }
     const field = `gateways[${map.config.gateways.indexOf(gw)}]`;
     if (gw.address) hosts.push(`${gw.address} ${po.domain}`);
-    else notes.push(`; ${po.domain}: no hosts-table line, gateway ${gw.id} has no ${field}.address`);
+    else
+      notes.push(`; ${po.domain}: no hosts-table line, gateway ${gw.id} has no ${field}.address`);
     if (gw.hostname) mx.push(`${po.domain}. MX ${mxPreference} ${gw.hostname}.`);
     else notes.push(`; ${po.domain}: no MX record, gateway ${gw.id} has no ${field}.hostname`);
   }

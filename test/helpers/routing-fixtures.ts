@@ -1,0 +1,76 @@
+/** Configs and in-memory ports for the routing tests. */
+import { readFileSync } from "node:fs";
+import type { Readable } from "node:stream";
+import { type Config, type ConfigInput, parseConfig } from "../../core/config.ts";
+import type { JobQueue, MailbagStore } from "../../core/ports.ts";
+import { type AddressMap, buildAddressMap } from "../../core/routing.ts";
+
+const ROOT = new URL("../../", import.meta.url);
+
+/** A config file of the repository, parsed as JSON (not validated). */
+export function rawConfig(path: string): ConfigInput {
+  return JSON.parse(readFileSync(new URL(path, ROOT), "utf8")) as ConfigInput;
+}
+
+/** The default config (HQ + SALES on GW1) or an example, changed, then validated. */
+export function config(
+  path = "mailbag.config.json",
+  change: (c: ConfigInput) => void = () => {},
+): Config {
+  const raw = rawConfig(path);
+  change(raw);
+  return parseConfig(raw, {});
+}
+
+export function map(path?: string, change?: (c: ConfigInput) => void): AddressMap {
+  return buildAddressMap(config(path, change));
+}
+
+/** Seed Q148389's two sites: PO1 on GW-A, PO2 on GW-B, an address space each way. */
+export const backbone = (change?: (c: ConfigInput) => void) =>
+  map("examples/backbone.json", change);
+
+/** A bucket in memory: enough for the router. */
+export function memoryStore(): MailbagStore & { objects: Map<string, unknown> } {
+  const objects = new Map<string, unknown>();
+  return {
+    objects,
+    async putStream(key: string, body: Readable) {
+      const chunks: Buffer[] = [];
+      for await (const c of body) chunks.push(c as Buffer);
+      objects.set(key, Buffer.concat(chunks));
+    },
+    async putJson(key, value) {
+      objects.set(key, JSON.parse(JSON.stringify(value)));
+    },
+    async getJson(key) {
+      return objects.get(key);
+    },
+    async getStream() {
+      throw new Error("not used");
+    },
+    async copy(from, to) {
+      objects.set(to, objects.get(from));
+    },
+    async delete(keys) {
+      for (const k of keys) objects.delete(k);
+    },
+  };
+}
+
+export interface SentJob {
+  readonly queue: string;
+  readonly body: unknown;
+  readonly group: string;
+  readonly dedup: string;
+}
+
+export function memoryQueue(): JobQueue & { sent: SentJob[] } {
+  const sent: SentJob[] = [];
+  return {
+    sent,
+    async send(queue, body, group, dedup) {
+      sent.push({ queue, body, group, dedup });
+    },
+  };
+}
