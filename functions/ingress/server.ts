@@ -97,7 +97,10 @@ export function createIngress(opts: IngressOptions): SMTPServer {
         data: stream,
         header,
         maxBytes: maxMessageBytes,
-        loop: { self: traceIdentity(map.config.prefix, gatewayId), maxHops: map.config.limits.maxHops },
+        loop: {
+          self: traceIdentity(map.config.prefix, gatewayId),
+          maxHops: map.config.limits.maxHops,
+        },
         envelope: {
           id,
           gateway: gatewayId,

@@ -63,7 +63,8 @@ export function createRuntime(config: Config, clients: AwsClients): Runtime {
         // Backbone: the next gateway's SMTP ingress (docs/routing.md#backbone).
         const target = map.gateways.get(peer);
         const url = ingressUrls.get(peer) ?? (target && ingressUrlOf(target));
-        if (!url) throw new BackendUnavailableError(`gateway ${peer} has no ingressUrl or hostname`);
+        if (!url)
+          throw new BackendUnavailableError(`gateway ${peer} has no ingressUrl or hostname`);
         return smtpTransport(url, map.gateways.get(gw)?.hostname ?? "mailbag.invalid");
       }),
     }),

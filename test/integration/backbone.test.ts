@@ -159,6 +159,28 @@ describe("backbone over SMTP between two sites", () => {
   });
 });
 
+describe("RCPT uses the same decision", () => {
+  test("refusals keep their code: bad mailbox name 553 5.1.3, relaying 550 5.7.1", async () => {
+    const bad = await send({
+      port: net.port("GW-B"),
+      from: "x@outside.test",
+      to: "john.smith@po2.company.test",
+      raw: message("x@outside.test", "john.smith@po2.company.test", "bad"),
+    });
+    assert.match(
+      bad.reply,
+      /^553 5\.1\.3 <john\.smith@po2\.company\.test>: 'john\.smith' is neither/,
+    );
+    const relay = await send({
+      port: net.port("GW-B"),
+      from: "x@outside.test",
+      to: "jdoe@po1.company.test",
+      raw: message("x@outside.test", "jdoe@po1.company.test", "relay"),
+    });
+    assert.match(relay.reply, /^550 5\.7\.1 Relaying denied for <jdoe@po1\.company\.test>/);
+  });
+});
+
 describe("route loop between two misconfigured gateways", () => {
   test("the message comes back to GW-A, which refuses it 554 5.4.6: stopped, not circulated", async () => {
     const rcpt = `loop-${randomBytes(3).toString("hex")}@mail.partner.test`;
