@@ -58,7 +58,7 @@ export interface LambdaHost extends Proc {
   invoke(event: SQSEvent): Promise<SQSBatchResponse | undefined>;
 }
 
-/** A function bundle (dist/functions/NAME.mjs, see bench/build-functions.sh) in bench/lambda-host.mjs. */
+/** A function bundle (dist/functions/NAME.mjs, see scripts/build.mjs) in bench/lambda-host.mjs. */
 export async function lambdaHost(
   name: string,
   configFile: string,
@@ -128,7 +128,7 @@ export interface CountingSink {
   close(): Promise<void>;
 }
 
-/** A smart host that keeps nothing: hashes the bytes after the first (our) Received: header. */
+/** A smart host that keeps nothing: hashes the bytes after the trace headers the gateway prepends. */
 export async function countingSink(): Promise<CountingSink> {
   const received: CountingSink["received"] = [];
   const server = new SMTPServer({
@@ -146,8 +146,10 @@ export async function countingSink(): Promise<CountingSink> {
         size += chunk.length;
         if (!inHeader) return void hash.update(chunk);
         head = Buffer.concat([head, chunk]);
-        // Our header is `Received: ...` plus folded lines starting with a tab.
-        const m = /^Received: [^\r]*\r\n(\t[^\r]*\r\n)*(?=[^\t])/.exec(head.toString("latin1"));
+        // Our trace headers: `Received:` (folded lines start with a tab), then `Mailbag-Trace:`.
+        const m = /^Received: [^\r]*\r\n(\t[^\r]*\r\n)*Mailbag-Trace: [^\r]*\r\n/.exec(
+          head.toString("latin1"),
+        );
         if (m && head.length > m[0].length) {
           inHeader = false;
           hash.update(head.subarray(m[0].length));

@@ -1,11 +1,15 @@
 /**
- * `mailbag start`: the gateways of the config on this machine. Without AWS_ENDPOINT_URL it
- * starts the embedded emulator (state kept in --data-dir) and points everything at it; with it,
- * it uses that endpoint (LocalStack) or, when unset and --aws is given, real AWS.
+ * `mailbag start`: the gateways of the config on this machine. The backend (`--backend` or
+ * MAILBAG_BACKEND): `emulator` (the default without AWS_ENDPOINT_URL) starts the embedded
+ * emulator, state kept in --data-dir; `endpoint` (the default with it) uses AWS_ENDPOINT_URL, e.g.
+ * LocalStack; both create the buckets and queues. `aws` uses real AWS as deployed by the CDK app,
+ * creating nothing: that is the ingress container's mode (`--only ingress --gateway ID`, config
+ * from the published directory in MAILBAG_DIRECTORY).
  */
 import { parseArgs } from "node:util";
 import { PARTS, type Part, startLocalNetwork } from "../functions/local/gateway.ts";
 import { awsSettingsFromEnv, createAwsClients } from "../functions/shared/aws.ts";
+import { DIRECTORY_ENV, loadDirectory } from "../functions/shared/directory.ts";
 import { createRuntime } from "../functions/shared/runtime.ts";
 import { configOption, loadConfig, UsageError } from "./common.ts";
 
@@ -19,18 +23,34 @@ export async function start(argv: string[]): Promise<number> {
       "data-dir": { type: "string" },
       "emulator-port": { type: "string" },
       only: { type: "string" },
+      gateway: { type: "string", short: "g" },
+      backend: { type: "string" },
     },
   });
   const port = Number(values.port ?? process.env.MAILBAG_PORT ?? 2525);
   if (!Number.isInteger(port) || port < 0 || port > 65535)
     throw new UsageError(`--port: not a port: ${values.port}`);
   const parts = selectParts(values.only);
-  const config = await loadConfig(values.config);
-
   let settings = awsSettingsFromEnv();
+  const mode =
+    values.backend ?? process.env.MAILBAG_BACKEND ?? (settings.endpoint ? "endpoint" : "emulator");
+  if (mode !== "emulator" && mode !== "endpoint" && mode !== "aws") {
+    throw new UsageError(`--backend: emulator, endpoint or aws, not '${mode}'`);
+  }
+  if (mode === "endpoint" && !settings.endpoint)
+    throw new UsageError("--backend endpoint needs AWS_ENDPOINT_URL");
+  const directory = process.env[DIRECTORY_ENV];
+  const config = directory
+    ? await loadDirectory(createAwsClients(settings).s3, directory)
+    : await loadConfig(values.config);
+  const only = values.gateway ?? process.env.MAILBAG_GATEWAY;
+  if (only !== undefined && !config.gateways.some((g) => g.id === only)) {
+    throw new UsageError(`--gateway: no gateway ${only} in the config`);
+  }
+
   let stopEmulator = async () => {};
-  let backend = `AWS endpoint ${settings.endpoint ?? "(default AWS endpoints)"}`;
-  if (!settings.endpoint) {
+  let backend = mode === "aws" ? "AWS (as deployed)" : `AWS endpoint ${settings.endpoint}`;
+  if (mode === "emulator") {
     const dataDir = values["data-dir"] ?? process.env.MAILBAG_DATA_DIR ?? ".mailbag";
     // Loaded only when used: the emulator (fastify, SQLite) has no place in an ingress container.
     const { startEmulator } = await import("../functions/local/emulator.ts");
@@ -49,8 +69,9 @@ export async function start(argv: string[]): Promise<number> {
     runtime,
     port,
     host: values.host ?? process.env.MAILBAG_HOST ?? "127.0.0.1",
-    provision: settings.endpoint !== undefined,
+    provision: mode !== "aws",
     parts,
+    ...(only ? { gateways: [only] } : {}),
   });
 
   const smartHost =

@@ -22,6 +22,8 @@ export interface LocalNetworkOptions {
   readonly parts?: Partial<Record<Part, boolean>>;
   readonly waitSeconds?: number;
   readonly closeTimeoutMs?: number;
+  /** Run only these gateways of the config (a container runs its own); default all. */
+  readonly gateways?: readonly string[];
   /** Invoke these instead of the in-process handlers (the memory benchmark's Lambda stand-ins). */
   readonly handlers?: Partial<Record<QueueRole, SqsHandler>>;
 }
@@ -56,6 +58,7 @@ export async function startLocalNetwork(opts: LocalNetworkOptions): Promise<Loca
   const ingress = opts.parts?.ingress === false ? undefined : await import("../ingress/server.ts");
   const gateways: LocalGateway[] = [];
   for (const [index, gw] of config.gateways.entries()) {
+    if (opts.gateways && !opts.gateways.includes(gw.id)) continue;
     if (opts.provision) await provisionGateway(clients, config, gw.id);
     let port: number | undefined;
     if (ingress) {

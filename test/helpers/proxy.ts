@@ -5,14 +5,14 @@
  */
 import { type AddressInfo, connect, createServer, type Socket } from "node:net";
 
-export interface Proxy {
+export interface TcpProxy {
   readonly endpoint: string;
   down(): void;
   up(): void;
   close(): Promise<void>;
 }
 
-export async function startProxy(target: URL): Promise<Proxy> {
+export async function startProxy(target: URL): Promise<TcpProxy> {
   let open = true;
   const sockets = new Set<Socket>();
   const server = createServer((client) => {

@@ -20,14 +20,14 @@ import {
   type TestNetwork,
   testConfig,
 } from "../helpers/network.ts";
-import { type Proxy, startProxy } from "../helpers/proxy.ts";
+import { startProxy, type TcpProxy } from "../helpers/proxy.ts";
 import { type Sink, type SunkMessage, startSink, waitUntil } from "../helpers/sink.ts";
 
 const fixture = (name: string) => readFileSync(new URL(`../fixtures/${name}`, import.meta.url));
 const ROOT = new URL("../..", import.meta.url).pathname;
 
 let backend: Backend;
-let proxy: Proxy;
+let proxy: TcpProxy;
 let sink: Sink;
 let gw: TestNetwork;
 
@@ -129,13 +129,13 @@ describe("inbound to a postoffice", () => {
     });
     assert.equal(r.ok, true, r.reply);
     const id = r.id ?? "";
-    let inbound: string | undefined;
     await waitUntil(
-      async () => (inbound = await gw.object(keys.inboundEnvelope("SALES", id))) !== undefined,
+      async () => (await gw.object(keys.inboundEnvelope("SALES", id))) !== undefined,
       10_000,
       () => "SALES inbound",
     );
-    assert.deepEqual(JSON.parse(inbound ?? "{}").rcptTo, ["jsmith@sales.company.test"]);
+    const sales = JSON.parse((await gw.object(keys.inboundEnvelope("SALES", id))) ?? "{}");
+    assert.deepEqual(sales.rcptTo, ["jsmith@sales.company.test"]);
     const hq = JSON.parse((await gw.object(keys.inboundEnvelope("HQ", id))) ?? "{}");
     assert.deepEqual(hq.rcptTo, ["ceo@hq.company.test"]);
     const copy = await gw.object(keys.inbound("SALES", id));

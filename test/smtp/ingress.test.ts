@@ -24,13 +24,13 @@ import {
   type TestNetwork,
   testConfig,
 } from "../helpers/network.ts";
-import { type Proxy, startProxy } from "../helpers/proxy.ts";
+import { startProxy, type TcpProxy } from "../helpers/proxy.ts";
 
 const fixture = (name: string) => readFileSync(new URL(`../fixtures/${name}`, import.meta.url));
 process.env.MAILBAG_TEST_SUBMIT_PASSWORD = "s3cret-pa55";
 
 let backend: Backend;
-let proxy: Proxy;
+let proxy: TcpProxy;
 let gw: TestNetwork;
 
 before(async () => {
