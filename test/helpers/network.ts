@@ -12,6 +12,7 @@ import { type LocalNetwork, type Part, startLocalNetwork } from "../../functions
 import { type AwsClients, createAwsClients } from "../../functions/shared/aws.ts";
 import { createRuntime, type Runtime } from "../../functions/shared/runtime.ts";
 import { s3Store } from "../../functions/shared/s3-store.ts";
+import { startProxy, type TcpProxy } from "./proxy.ts";
 
 process.env.MAILBAG_LOG ??= "silent";
 
@@ -104,3 +105,35 @@ export async function startTestNetwork(
 }
 
 export { keys };
+
+/** A fixture message from test/fixtures. */
+export const fixture = (name: string): Buffer =>
+  readFileSync(new URL(`../fixtures/${name}`, import.meta.url));
+
+export interface PartitionableRig {
+  readonly backend: Backend;
+  /** Between the gateway and the backend: `down()` is "the backend is down". */
+  readonly proxy: TcpProxy;
+  readonly gw: TestNetwork;
+  stop(): Promise<void>;
+}
+
+/** A backend, a cuttable proxy in front of it, and a network of `config` talking through it. */
+export async function startPartitionable(
+  config: Config,
+  parts?: Partial<Record<Part, boolean>>,
+): Promise<PartitionableRig> {
+  const backend = await startBackend();
+  const proxy = await startProxy(new URL(backend.endpoint));
+  const gw = await startTestNetwork(config, proxy.endpoint, parts);
+  return {
+    backend,
+    proxy,
+    gw,
+    async stop() {
+      await gw.stop();
+      await proxy.close();
+      await backend.stop();
+    },
+  };
+}

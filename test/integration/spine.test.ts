@@ -5,7 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { type ChildProcess, spawn } from "node:child_process";
-import { readFileSync, writeFileSync } from "node:fs";
+import { writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { PassThrough } from "node:stream";
@@ -14,35 +14,29 @@ import { type DeliveryStatus, parseStatus } from "../../core/envelope.ts";
 import { keys } from "../../core/names.ts";
 import { send, sendMany } from "../helpers/client.ts";
 import {
-  type Backend,
-  startBackend,
-  startTestNetwork,
+  fixture,
+  type PartitionableRig,
+  startPartitionable,
   type TestNetwork,
   testConfig,
 } from "../helpers/network.ts";
-import { startProxy, type TcpProxy } from "../helpers/proxy.ts";
 import { type Sink, type SunkMessage, startSink, waitUntil } from "../helpers/sink.ts";
 
-const fixture = (name: string) => readFileSync(new URL(`../fixtures/${name}`, import.meta.url));
 const ROOT = new URL("../..", import.meta.url).pathname;
 
-let backend: Backend;
-let proxy: TcpProxy;
+let rig: PartitionableRig;
 let sink: Sink;
 let gw: TestNetwork;
 
 before(async () => {
-  backend = await startBackend();
-  proxy = await startProxy(new URL(backend.endpoint));
   sink = await startSink();
-  gw = await startTestNetwork(testConfig(sink.url), proxy.endpoint);
+  rig = await startPartitionable(testConfig(sink.url));
+  gw = rig.gw;
 });
 
 after(async () => {
-  await gw?.stop();
+  await rig?.stop();
   await sink?.close();
-  await proxy?.close();
-  await backend?.stop();
 });
 
 /** A message with a unique marker in its Subject, so each test finds its own at the sink. */
@@ -243,12 +237,12 @@ describe("durability", () => {
     });
     body.write(payload.subarray(0, 7 * 1024 * 1024));
     await new Promise((r) => setTimeout(r, 300));
-    proxy.down();
+    rig.proxy.down();
     body.end(payload.subarray(7 * 1024 * 1024));
     const refused = await attempt;
     assert.equal(refused.ok, false);
     assert.match(refused.reply, /^451 4\.3\.0 /);
-    proxy.up();
+    rig.proxy.up();
 
     const markers = Array.from({ length: 20 }, (_, i) => `after-outage-${i}`);
     const replies = await sendMany(
@@ -274,7 +268,7 @@ describe("durability", () => {
   test("ingress process killed mid-DATA: nothing queued; restarted, the resent message is delivered once", async () => {
     const configFile = join(tmpdir(), `${gw.runtime.config.prefix}.config.json`);
     writeFileSync(configFile, JSON.stringify(gw.runtime.config));
-    const start = () => startIngressProcess(configFile, backend.endpoint);
+    const start = () => startIngressProcess(configFile, rig.backend.endpoint);
 
     const first = await start();
     const body = new PassThrough();

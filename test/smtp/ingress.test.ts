@@ -4,7 +4,6 @@
  * exactly what the ingress stored and queued.
  */
 import assert from "node:assert/strict";
-import { readFileSync } from "node:fs";
 import { after, before, describe, test } from "node:test";
 import { ListObjectsV2Command } from "@aws-sdk/client-s3";
 import {
@@ -16,26 +15,24 @@ import { parseEnvelope } from "../../core/envelope.ts";
 import { MESSAGE_ID_PATTERN } from "../../core/ids.ts";
 import { gatewayResources, keys } from "../../core/names.ts";
 import { queueUrlResolver } from "../../functions/shared/sqs-queue.ts";
-import { dialog, send } from "../helpers/client.ts";
+import { dialog, type SendOptions, send } from "../helpers/client.ts";
 import {
-  type Backend,
-  startBackend,
-  startTestNetwork,
+  fixture,
+  type PartitionableRig,
+  startPartitionable,
   type TestNetwork,
   testConfig,
 } from "../helpers/network.ts";
-import { startProxy, type TcpProxy } from "../helpers/proxy.ts";
 
-const fixture = (name: string) => readFileSync(new URL(`../fixtures/${name}`, import.meta.url));
+/** The plain fixture from `from` to `to` on the gateway's ingress. */
+const sendPlain = (from: string, to: string, extra: Partial<SendOptions> = {}) =>
+  send({ port: gw.port(), from, to, raw: fixture("plain.eml"), ...extra });
 process.env.MAILBAG_TEST_SUBMIT_PASSWORD = "s3cret-pa55";
 
-let backend: Backend;
-let proxy: TcpProxy;
+let rig: PartitionableRig;
 let gw: TestNetwork;
 
 before(async () => {
-  backend = await startBackend();
-  proxy = await startProxy(new URL(backend.endpoint));
   const config = testConfig("smtp://127.0.0.1:9", (c) => {
     c.limits = { maxMessageBytes: 64 * 1024, maxRecipients: 100 };
     // HQ submits from its network; SALES only with SMTP AUTH (127.0.0.1 is not in 10/8).
@@ -48,18 +45,11 @@ before(async () => {
       },
     };
   });
-  gw = await startTestNetwork(config, proxy.endpoint, {
-    ingress: true,
-    route: false,
-    deliver: false,
-  });
+  rig = await startPartitionable(config, { ingress: true, route: false, deliver: false });
+  gw = rig.gw;
 });
 
-after(async () => {
-  await gw.stop();
-  await proxy.close();
-  await backend.stop();
-});
+after(() => rig?.stop());
 
 const resources = () => gatewayResources(gw.runtime.config.prefix, "GW1");
 
@@ -120,12 +110,7 @@ describe("EHLO", () => {
 
 describe("RCPT policy (no open relay)", () => {
   test("an outside sender to a domain that is not ours gets 550 5.7.1", async () => {
-    const r = await send({
-      port: gw.port(),
-      from: "someone@outside.test",
-      to: "x@nowhere.invalid",
-      raw: fixture("plain.eml"),
-    });
+    const r = await sendPlain("someone@outside.test", "x@nowhere.invalid");
     assert.equal(r.ok, false);
     assert.match(r.reply, /^550 5\.7\.1 Relaying denied for <x@nowhere\.invalid>/);
   });
@@ -143,31 +128,17 @@ describe("RCPT policy (no open relay)", () => {
   });
 
   test("a client in HQ's network may relay for HQ senders", async () => {
-    const r = await send({
-      port: gw.port(),
-      from: "jsmith@hq.company.test",
-      to: "someone@partner.test",
-      raw: fixture("plain.eml"),
-    });
+    const r = await sendPlain("jsmith@hq.company.test", "someone@partner.test");
     assert.equal(r.ok, true, r.reply);
   });
 
   test("SALES may not relay from outside its network without AUTH", async () => {
-    const r = await send({
-      port: gw.port(),
-      from: "rep@sales.company.test",
-      to: "buyer@partner.test",
-      raw: fixture("plain.eml"),
-    });
+    const r = await sendPlain("rep@sales.company.test", "buyer@partner.test");
     assert.match(r.reply, /^550 5\.7\.1 Relaying denied/);
   });
 
   test("SALES may relay after STARTTLS + AUTH with its credentials", async () => {
-    const r = await send({
-      port: gw.port(),
-      from: "rep@sales.company.test",
-      to: "buyer@partner.test",
-      raw: fixture("plain.eml"),
+    const r = await sendPlain("rep@sales.company.test", "buyer@partner.test", {
       starttls: true,
       auth: { user: "sales-app", pass: "s3cret-pa55" },
     });
@@ -186,11 +157,7 @@ describe("RCPT policy (no open relay)", () => {
   });
 
   test("a wrong password gets 535 5.7.8", async () => {
-    const r = await send({
-      port: gw.port(),
-      from: "rep@sales.company.test",
-      to: "buyer@partner.test",
-      raw: fixture("plain.eml"),
+    const r = await sendPlain("rep@sales.company.test", "buyer@partner.test", {
       starttls: true,
       auth: { user: "sales-app", pass: "wrong" },
     });
@@ -199,11 +166,7 @@ describe("RCPT policy (no open relay)", () => {
   });
 
   test("an authenticated SALES user may not send as HQ: 553 5.7.1", async () => {
-    const r = await send({
-      port: gw.port(),
-      from: "ceo@hq.company.test",
-      to: "buyer@partner.test",
-      raw: fixture("plain.eml"),
+    const r = await sendPlain("ceo@hq.company.test", "buyer@partner.test", {
       starttls: true,
       auth: { user: "sales-app", pass: "s3cret-pa55" },
     });
@@ -308,27 +271,17 @@ describe("DATA", () => {
   test("backend down during DATA: 451 4.3.0 and nothing stored or queued; back up: 250", async () => {
     const keysBefore = await storedKeys();
     const depthBefore = await routeQueueDepth();
-    proxy.down();
+    rig.proxy.down();
     try {
-      const r = await send({
-        port: gw.port(),
-        from: "jm@partner.test",
-        to: "jsmith@sales.company.test",
-        raw: fixture("plain.eml"),
-      });
+      const r = await sendPlain("jm@partner.test", "jsmith@sales.company.test");
       assert.equal(r.ok, false);
       assert.match(r.reply, /^451 4\.3\.0 /);
     } finally {
-      proxy.up();
+      rig.proxy.up();
     }
     assert.deepEqual(await storedKeys(), keysBefore);
     assert.equal(await routeQueueDepth(), depthBefore);
-    const again = await send({
-      port: gw.port(),
-      from: "jm@partner.test",
-      to: "jsmith@sales.company.test",
-      raw: fixture("plain.eml"),
-    });
+    const again = await sendPlain("jm@partner.test", "jsmith@sales.company.test");
     assert.equal(again.ok, true, again.reply);
   });
 });
