@@ -9,7 +9,7 @@ import type * as elbv2 from "aws-cdk-lib/aws-elasticloadbalancingv2";
 import * as route53 from "aws-cdk-lib/aws-route53";
 import * as targets from "aws-cdk-lib/aws-route53-targets";
 import { Construct } from "constructs";
-import type { Config, Gateway } from "../../core/config.ts";
+import { type Config, type Gateway, servingGateways } from "../../core/config.ts";
 import type { AwsSection } from "../../core/config-aws.ts";
 import { gatewayRoles } from "../config.ts";
 
@@ -53,7 +53,9 @@ export class MxRecords extends Construct {
       mxTarget = gw.hostname;
     }
     if (!gatewayRoles(gw).receives) return;
-    for (const id of gw.postoffices) {
+    // Every postoffice this gateway receives for, hub-only downstream postoffices included.
+    const receivedHere = [...servingGateways(config).receive].filter(([, g]) => g === gw.id);
+    for (const [id] of receivedHere) {
       const domain = config.postoffices.find((po) => po.id === id)?.domain;
       const zone = domain ? zoneOf(domain) : undefined;
       if (!domain || !zone) {

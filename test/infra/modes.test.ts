@@ -328,8 +328,7 @@ describe("mailbag bucket and ingress", () => {
   });
 });
 
-describe("backbone", () => {
-  // Address spaces (docs/routing.md#backbone) arrive with the routing work; skip until the schema has them.
+describe("backbone and hubs", () => {
   const raw = {
     network: "COMPANY",
     prefix: "example-backbone",
@@ -349,22 +348,36 @@ describe("backbone", () => {
     addressSpaces: [{ pattern: "COMPANY/PARIS/*", gateway: "PARISIN" }],
     smartHost: { url: "smtp://relay.company.example:587" },
   };
-  let supported = true;
-  try {
-    parseConfig(raw);
-  } catch {
-    supported = false;
-  }
-
-  test("a receive-only gateway that is a backbone target also listens on 587", {
-    skip: !supported,
-  }, () => {
+  const stackOf = (config: object, id: string) => {
     const app = new App({ context: { "aws:cdk:bundling-stacks": [] } });
-    const layout = defineLayout(app, deployConfig(raw), { nag: false });
-    const stack = layout.gateways.get("PARISIN");
-    assert.ok(stack);
+    const stack = defineLayout(app, deployConfig(config), { nag: false }).gateways.get(id);
+    assert.ok(stack, `no stack for ${id}`);
+    return Template.fromStack(stack);
+  };
+
+  test("the example parses with address spaces", () => {
+    assert.equal(parseConfig(raw).addressSpaces?.length, 1);
+  });
+
+  test("a downstream postoffice reached only through its hub gets its MX at the hub's gateway", () => {
+    const hub = {
+      ...raw,
+      postoffices: [
+        ...raw.postoffices,
+        { id: "BRANCH", domain: "branch.company.example", via: "PARIS" },
+      ],
+      aws: { dns: { zones: [{ id: "Z0EXAMPLE00000000001", name: "company.example" }] } },
+    };
+    stackOf(hub, "PARISIN").hasResourceProperties("AWS::Route53::RecordSet", {
+      Name: "branch.company.example.",
+      Type: "MX",
+      ResourceRecords: ["10 in.paris.company.example"],
+    });
+  });
+
+  test("a receive-only gateway that is a backbone target also listens on 587", () => {
     const ports = Object.values(
-      Template.fromStack(stack).findResources("AWS::ElasticLoadBalancingV2::Listener"),
+      stackOf(raw, "PARISIN").findResources("AWS::ElasticLoadBalancingV2::Listener"),
     ).map((l) => (l as { Properties: { Port: number } }).Properties.Port);
     assert.deepEqual(ports.sort(), [25, 587]);
   });
