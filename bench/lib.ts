@@ -213,15 +213,3 @@ export function generatedMessage(
   });
   return { stream, sha256 };
 }
-
-export function waitFor(ready: () => boolean, timeoutMs: number, what: string): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  return new Promise((resolve, reject) => {
-    const tick = () => {
-      if (ready()) return resolve();
-      if (Date.now() > deadline) return reject(new Error(`timed out: ${what}`));
-      setTimeout(tick, 20);
-    };
-    tick();
-  });
-}

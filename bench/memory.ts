@@ -12,15 +12,8 @@ import { createAwsClients } from "../functions/shared/aws.ts";
 import { createRuntime } from "../functions/shared/runtime.ts";
 import { send } from "../test/helpers/client.ts";
 import { testConfig } from "../test/helpers/network.ts";
-import {
-  countingSink,
-  generatedMessage,
-  lambdaHost,
-  mailbag,
-  rss,
-  sampleRss,
-  waitFor,
-} from "./lib.ts";
+import { waitUntil } from "../test/helpers/sink.ts";
+import { countingSink, generatedMessage, lambdaHost, mailbag, rss, sampleRss } from "./lib.ts";
 
 /**
  * The ingress container's V8 setting (Dockerfile): streaming allocates many short-lived Buffers
@@ -86,7 +79,11 @@ export async function memoryBench(bytes: number): Promise<MemoryResult> {
       to: "someone@partner.test",
       raw: warm.stream,
     });
-    await waitFor(() => sink.received.length === 1, 30_000, "warm-up delivered");
+    await waitUntil(
+      () => sink.received.length === 1,
+      30_000,
+      () => "warm-up delivered",
+    );
 
     const baseline = rss(ingress.pid).now;
     const sampler = sampleRss(ingress.pid);
@@ -101,7 +98,11 @@ export async function memoryBench(bytes: number): Promise<MemoryResult> {
     const t1 = performance.now();
     const ingressMax = sampler.stop();
     if (!reply.ok) throw new Error(`big message refused: ${reply.reply}`);
-    await waitFor(() => sink.received.length === 2, 600_000, "big message delivered");
+    await waitUntil(
+      () => sink.received.length === 2,
+      600_000,
+      () => "big message delivered",
+    );
     const t2 = performance.now();
     const got = sink.received[1];
     return {

@@ -15,7 +15,8 @@ import { cpus, tmpdir } from "node:os";
 import { join } from "node:path";
 import { send } from "../test/helpers/client.ts";
 import { testConfig } from "../test/helpers/network.ts";
-import { countingSink, generatedMessage, mailbag, rss, waitFor } from "./lib.ts";
+import { waitUntil } from "../test/helpers/sink.ts";
+import { countingSink, generatedMessage, mailbag, rss } from "./lib.ts";
 import { memoryBench, printMemory } from "./memory.ts";
 
 const N = Number(process.env.BENCH_N ?? 2000);
@@ -105,7 +106,11 @@ async function throughput(): Promise<void> {
     const t0 = performance.now();
     const generator = await load(Number(ingress.match));
     const t1 = performance.now();
-    await waitFor(() => sink.received.length >= N, 1_800_000, "all relayed");
+    await waitUntil(
+      () => sink.received.length >= N,
+      1_800_000,
+      () => "all relayed",
+    );
     const t2 = performance.now();
     const accept = (t1 - t0) / 1000;
     const relay = (t2 - t0) / 1000;

@@ -3,12 +3,11 @@
  * a runner per FIFO queue that invokes the real Lambda handlers. Used by `mailbag start`, the
  * integration tests and the benchmarks.
  */
-import { GetQueueAttributesCommand } from "@aws-sdk/client-sqs";
 import type { SMTPServer } from "smtp-server";
 import { gatewayResources, type QueueRole } from "../../core/names.ts";
 import { type Runtime, useRuntime } from "../shared/runtime.ts";
 import { queueUrlResolver } from "../shared/sqs-queue.ts";
-import { provisionGateway } from "./provision.ts";
+import { provisionGateway, queueArn } from "./provision.ts";
 import { type Runner, type SqsHandler, startRunner } from "./runner.ts";
 
 export interface LocalNetworkOptions {
@@ -82,13 +81,10 @@ export async function startLocalNetwork(opts: LocalNetworkOptions): Promise<Loca
     for (const role of roles.filter((r) => opts.parts?.[r] ?? true)) {
       const name = gatewayResources(config.prefix, gw.id).queues[role];
       const queueUrl = await resolveUrl(name);
-      const attrs = await clients.sqs.send(
-        new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ["QueueArn"] }),
-      );
       runners[role] = startRunner({
         sqs: clients.sqs,
         queueUrl,
-        queueArn: attrs.Attributes?.QueueArn ?? name,
+        queueArn: await queueArn(clients, queueUrl),
         region: clients.settings.region,
         functionName: `${config.prefix}-${gw.id}-${role}`,
         handler: await HANDLERS[role](),

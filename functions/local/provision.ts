@@ -55,7 +55,7 @@ async function createFifo(
   return res.QueueUrl;
 }
 
-async function queueArn(clients: AwsClients, url: string): Promise<string> {
+export async function queueArn(clients: AwsClients, url: string): Promise<string> {
   const res = await clients.sqs.send(
     new GetQueueAttributesCommand({ QueueUrl: url, AttributeNames: ["QueueArn"] }),
   );
