@@ -123,10 +123,13 @@ describe("inbound to a postoffice", () => {
     });
     assert.equal(r.ok, true, r.reply);
     const id = r.id ?? "";
+    // The router fills the postoffices' bags one after the other: wait for the last one too.
+    const present = async (po: string) =>
+      (await gw.object(keys.inboundEnvelope(po, id))) !== undefined;
     await waitUntil(
-      async () => (await gw.object(keys.inboundEnvelope("SALES", id))) !== undefined,
+      async () => (await present("SALES")) && (await present("HQ")),
       10_000,
-      () => "SALES inbound",
+      () => "SALES and HQ inbound",
     );
     const sales = JSON.parse((await gw.object(keys.inboundEnvelope("SALES", id))) ?? "{}");
     assert.deepEqual(sales.rcptTo, ["jsmith@sales.company.test"]);
