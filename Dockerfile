@@ -9,7 +9,8 @@ WORKDIR /src
 COPY package.json package-lock.json ./
 RUN npm ci --ignore-scripts --no-audit --no-fund
 COPY . .
-RUN node scripts/build.mjs
+# patches/: the embedded emulator and smtp-server fixes (package.json postinstall, skipped above).
+RUN npx patch-package && node scripts/build.mjs
 
 # Run: the bundle alone (it carries its dependencies) and the example configs as a fallback.
 FROM node:24-bookworm-slim
