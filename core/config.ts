@@ -162,8 +162,19 @@ const configSchema = z.strictObject({
        * (RFC 5321 §6.3: "normally at least 100"; docs/routing.md#loops).
        */
       maxHops: z.number().int().min(10).max(1000).default(100),
+      /**
+       * Pause before the 220 greeting; a client that talks first is refused as an early talker
+       * (RFC 5321 §4.3.1 says a client waits for the greeting). smtp-server's fixed 100 ms,
+       * patched into a setting (patches/smtp-server+*.patch); 0 for trusted senders and benches.
+       */
+      greetingDelayMs: z.number().int().min(0).max(30_000).default(100),
     })
-    .default({ maxMessageBytes: 50 * 1024 * 1024, maxRecipients: 100, maxHops: 100 }),
+    .default({
+      maxMessageBytes: 50 * 1024 * 1024,
+      maxRecipients: 100,
+      maxHops: 100,
+      greetingDelayMs: 100,
+    }),
   queues: z
     .strictObject({
       /** How long a failed record stays invisible (and holds back its FIFO group) before a retry. */

@@ -43,6 +43,7 @@ export function createIngress(opts: IngressOptions): SMTPServer {
     authMethods: ["PLAIN", "LOGIN"],
     // Reverse DNS of every client would put a network round trip before each greeting.
     disableReverseLookup: true,
+    greetingDelay: map.config.limits.greetingDelayMs,
     logger: false,
     closeTimeout: opts.closeTimeoutMs ?? 30_000,
     onAuth(auth, _session, callback) {
