@@ -9,6 +9,7 @@
 import { parseArgs } from "node:util";
 import { PARTS, type Part, startLocalNetwork } from "../functions/local/gateway.ts";
 import { awsSettingsFromEnv, createAwsClients } from "../functions/shared/aws.ts";
+import { saveAwsCallCounts } from "../functions/shared/aws-calls.ts";
 import { DIRECTORY_ENV, loadDirectory } from "../functions/shared/directory.ts";
 import { createRuntime } from "../functions/shared/runtime.ts";
 import { configOption, loadConfig, UsageError } from "./common.ts";
@@ -97,6 +98,7 @@ export async function start(argv: string[]): Promise<number> {
   process.stdout.write("mailbag: draining open sessions...\n");
   await network.stop();
   await stopEmulator();
+  saveAwsCallCounts();
   process.stdout.write("mailbag: stopped\n");
   return 0;
 }

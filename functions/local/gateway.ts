@@ -87,6 +87,7 @@ export async function startLocalNetwork(opts: LocalNetworkOptions): Promise<Loca
         queueArn: await queueArn(clients, queueUrl),
         region: clients.settings.region,
         functionName: `${config.prefix}-${gw.id}-${role}`,
+        role,
         handler: await HANDLERS[role](),
         ...(opts.waitSeconds !== undefined ? { waitSeconds: opts.waitSeconds } : {}),
       });

@@ -14,6 +14,7 @@ import {
   type SQSClient,
 } from "@aws-sdk/client-sqs";
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from "aws-lambda";
+import { inPart } from "../shared/aws-calls.ts";
 import { describeError, log } from "../shared/log.ts";
 
 export type SqsHandler = (
@@ -27,6 +28,8 @@ export interface RunnerOptions {
   readonly queueArn: string;
   readonly region: string;
   readonly functionName: string;
+  /** What this queue does, for the AWS call counts. */
+  readonly role?: string;
   readonly handler: SqsHandler;
   /** Lambda's default for SQS is 10. */
   readonly batchSize?: number;
@@ -44,7 +47,8 @@ export interface Runner {
 export function startRunner(opts: RunnerOptions): Runner {
   const controller = new AbortController();
   const stats = { batches: 0, records: 0, failures: 0 };
-  const loop = (async () => {
+  // The role of the queue ("route", "deliver") labels every AWS call of this loop (aws-calls.ts).
+  const loop = inPart(opts.role ?? "other", async () => {
     while (!controller.signal.aborted) {
       try {
         await pollOnce(opts, controller.signal, stats);
@@ -54,7 +58,7 @@ export function startRunner(opts: RunnerOptions): Runner {
         await sleep(1000, controller.signal);
       }
     }
-  })();
+  });
   return {
     stats,
     async stop() {

@@ -5,6 +5,7 @@
  */
 import { S3Client } from "@aws-sdk/client-s3";
 import { SQSClient } from "@aws-sdk/client-sqs";
+import { countCalls } from "./aws-calls.ts";
 
 export interface AwsSettings {
   /** An emulator's endpoint; undefined means real AWS. */
@@ -41,10 +42,10 @@ export function clientOptions(settings: AwsSettings) {
 
 export function createAwsClients(settings: AwsSettings): AwsClients {
   const common = clientOptions(settings);
-  return {
-    settings,
-    // Path-style: emulators serve no per-bucket virtual hosts on 127.0.0.1.
-    s3: new S3Client({ ...common, forcePathStyle: settings.endpoint !== undefined }),
-    sqs: new SQSClient(common),
-  };
+  // Path-style: emulators serve no per-bucket virtual hosts on 127.0.0.1.
+  const s3 = new S3Client({ ...common, forcePathStyle: settings.endpoint !== undefined });
+  const sqs = new SQSClient(common);
+  countCalls(s3);
+  countCalls(sqs);
+  return { settings, s3, sqs };
 }

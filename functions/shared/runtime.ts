@@ -12,6 +12,7 @@ import type { JobQueue, SmartHostTransport } from "../../core/ports.ts";
 import type { RouterDeps } from "../../core/router.ts";
 import { type AddressMap, buildAddressMap, ingressUrlOf } from "../../core/routing.ts";
 import { type AwsClients, awsSettingsFromEnv, createAwsClients } from "./aws.ts";
+import { countedAs } from "./aws-calls.ts";
 import { configPath, loadConfigFile } from "./config-file.ts";
 import { DIRECTORY_ENV, loadDirectory } from "./directory.ts";
 import { s3Store } from "./s3-store.ts";
@@ -47,8 +48,8 @@ export function createRuntime(config: Config, clients: AwsClients): Runtime {
     queue,
     ingressUrls,
     acceptDeps: (gw) => ({
-      store: s3Store(clients.s3, names(gw).bucket),
-      queue,
+      store: countedAs("ingress", s3Store(clients.s3, names(gw).bucket)),
+      queue: countedAs("ingress", queue),
       routeQueue: names(gw).queues.route,
     }),
     routerDeps: (gw) => ({
