@@ -84,9 +84,15 @@ export async function start(argv: string[]): Promise<number> {
     const mode = config.gateways.find((g) => g.id === gw.id)?.mode;
     const where =
       gw.port === undefined ? "no ingress" : `SMTP on ${values.host ?? "127.0.0.1"}:${gw.port}`;
-    const functions = Object.keys(gw.runners).join("+") || "no functions";
+    const functions =
+      [...Object.keys(gw.runners), ...(gw.intake ? ["intake"] : [])].join("+") || "no functions";
     process.stdout.write(
       `mailbag: gateway ${gw.id} (${mode}): ${where}, functions: ${functions}\n`,
+    );
+  }
+  if (network.gateways.some((g) => g.intake)) {
+    process.stdout.write(
+      "mailbag: outbound mailbags (outbound/<PO>/) polled every second: locally there are no S3 event notifications (on AWS they wake the intake function)\n",
     );
   }
   process.stdout.write(`mailbag: smart host ${smartHost}; Ctrl-C to stop\n`);
@@ -103,15 +109,15 @@ export async function start(argv: string[]): Promise<number> {
   return 0;
 }
 
-/** `--only ingress,route,deliver` (or `functions` = route+deliver): which parts this process runs. */
+/** `--only ingress,route,deliver,push` (or `functions` = all but ingress): which parts this process runs. */
 function selectParts(only: string | undefined): Partial<Record<Part, boolean>> {
   if (only === undefined) return {};
   const wanted = new Set(
-    only.split(",").flatMap((p) => (p === "functions" ? ["route", "deliver"] : [p.trim()])),
+    only.split(",").flatMap((p) => (p === "functions" ? ["route", "deliver", "push"] : [p.trim()])),
   );
   for (const p of wanted) {
     if (!PARTS.includes(p as Part))
-      throw new UsageError(`--only: unknown part '${p}' (ingress, route, deliver, functions)`);
+      throw new UsageError(`--only: unknown part '${p}' (${PARTS.join(", ")}, functions)`);
   }
   return Object.fromEntries(PARTS.map((p) => [p, wanted.has(p)]));
 }

@@ -62,6 +62,28 @@ const nativeAddress = z.string().superRefine((s, ctx) => {
 /** What happens to mail for a mailbox the postoffice does not list (docs/routing.md#mailboxes). */
 export const UNKNOWN_MAILBOX_POLICIES = ["accept", "listed", "reject"] as const;
 
+/**
+ * A server URL with the schemes given, e.g. smtp://[user:pass@]host[:port]. STARTTLS and AUTH
+ * work as for the smart host (functions/shared/smtp-transport.ts).
+ */
+const serverUrl = (schemes: readonly string[], hint: string) =>
+  z
+    .string()
+    .refine((s) => new RegExp(`^(${schemes.join("|")})://[^/]+$`).test(s.replace(/\/$/, "")), hint)
+    .transform((s) => s.replace(/\/$/, ""));
+
+/**
+ * How a postoffice gets its mail (docs/postoffices.md). Absent: pickup, the postoffice runs
+ * `mailbag fetch`. `deliver`: push, the gateway delivers each message to the postoffice's own
+ * server over SMTP or LMTP (RFC 2033), in acceptance order, retried while it is down.
+ */
+const inbound = z.strictObject({
+  deliver: serverUrl(
+    ["smtp", "smtps", "lmtp"],
+    "smtp://[user:pass@]host[:port], smtps://... or lmtp://host[:port]",
+  ),
+});
+
 const postoffice = z.strictObject({
   id: msMailName,
   domain: domainName,
@@ -72,6 +94,8 @@ const postoffice = z.strictObject({
   /** Local part (any case) → native mailbox it stands for, e.g. postmaster → COMPANY/HQ/ADMIN. */
   aliases: z.record(aliasName, nativeAddress).default({}),
   unknownMailbox: z.enum(UNKNOWN_MAILBOX_POLICIES).default("accept"),
+  /** Push to the postoffice's server, or (absent) pickup with `mailbag fetch`. */
+  inbound: inbound.optional(),
   /** Who may submit mail from this postoffice to other domains through its gateway. */
   submit: z
     .strictObject({
@@ -81,13 +105,7 @@ const postoffice = z.strictObject({
     .default({ networks: [], users: [] }),
 });
 
-const smtpUrl = z
-  .string()
-  .refine(
-    (s) => /^smtps?:\/\/[^/]+$/.test(s.replace(/\/$/, "")),
-    "smtp://[user:pass@]host[:port] or smtps://...",
-  )
-  .transform((s) => s.replace(/\/$/, ""));
+const smtpUrl = serverUrl(["smtp", "smtps"], "smtp://[user:pass@]host[:port] or smtps://...");
 
 const gatewayMode = z.enum(["both", "send", "receive"]);
 
@@ -195,6 +213,7 @@ export type GatewayMode = Gateway["mode"];
 export type SmartHost = Config["smartHost"];
 export type AddressSpace = Config["addressSpaces"][number];
 export type UnknownMailboxPolicy = Postoffice["unknownMailbox"];
+export type InboundDelivery = NonNullable<Postoffice["inbound"]>;
 
 /** `a[0].b` style path, as printed in every config error. */
 export function formatPath(path: readonly PropertyKey[]): string {

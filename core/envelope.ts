@@ -37,12 +37,17 @@ export type Envelope = z.output<typeof envelopeSchema>;
 const routeJobSchema = z.strictObject({ v: z.literal(1), id: z.string(), gateway: z.string() });
 export type RouteJob = z.output<typeof routeJobSchema>;
 
-/** Delivery queue: "send this message to these recipients through the smart host". */
+/**
+ * Delivery queue: "send this message to these recipients through the smart host" (or the next
+ * gateway). Push queue: the same, with `postoffice` set: "to that postoffice's own server, from
+ * its inbound mailbag".
+ */
 const deliverJobSchema = z.strictObject({
   v: z.literal(1),
   id: z.string(),
   gateway: z.string(),
   recipients: z.array(z.string()).min(1),
+  postoffice: z.string().optional(),
 });
 export type DeliverJob = z.output<typeof deliverJobSchema>;
 

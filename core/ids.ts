@@ -1,4 +1,4 @@
-import { randomBytes } from "node:crypto";
+import { createHash, randomBytes } from "node:crypto";
 
 const CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
 
@@ -8,13 +8,26 @@ const CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
  * safe in S3 keys, SQS deduplication ids (max 128 chars) and SMTP replies.
  */
 export function newMessageId(now: number = Date.now()): string {
+  return ulid(now, randomBytes(16));
+}
+
+/**
+ * The same id every time for the same `seed`: a message taken in from an object in an outbound
+ * mailbag gets its id from the object's key and ETag, so taking the same object in twice (a
+ * crash between the accept and the removal of the object) writes the same records and the same
+ * FIFO deduplication id instead of a second message.
+ */
+export function messageIdFor(time: number, seed: string): string {
+  return ulid(time, createHash("sha256").update(seed).digest());
+}
+
+function ulid(now: number, bytes: Buffer): string {
   let time = "";
   let t = now;
   for (let i = 0; i < 10; i++) {
     time = CROCKFORD.charAt(t % 32) + time;
     t = Math.floor(t / 32);
   }
-  const bytes = randomBytes(16);
   let random = "";
   for (let i = 0; i < 16; i++) random += CROCKFORD.charAt((bytes[i] ?? 0) % 32);
   return time + random;

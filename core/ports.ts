@@ -16,6 +16,15 @@ export interface MailbagStore {
   /** Server-side copy: the bytes never pass through this process. */
   copy(fromKey: string, toKey: string): Promise<void>;
   delete(keys: readonly string[]): Promise<void>;
+  /** Every object under `prefix` ("directory" `/` not descended when `shallow`), in key order. */
+  list(prefix: string, options?: { shallow?: boolean }): Promise<StoredObject[]>;
+}
+
+export interface StoredObject {
+  readonly key: string;
+  readonly size: number;
+  readonly etag: string;
+  readonly lastModified: Date;
 }
 
 /** The FIFO queues of the network, addressed by name. */

@@ -14,19 +14,36 @@ export interface ReceivedFacts {
   /** Named in the header only when there is exactly one, so other recipients are not disclosed. */
   readonly recipients: readonly string[];
   readonly date: Date;
+  /**
+   * Taken in from this postoffice's outbound mailbag (an S3 object, not an SMTP client): the
+   * from-clause names the mailbag and the protocol is HTTPS, the S3 API's.
+   */
+  readonly outboundMailbag?: string;
 }
 
 export function receivedHeader(f: ReceivedFacts): string {
+  if (f.outboundMailbag) {
+    const po = sanitize(f.outboundMailbag);
+    return trace(
+      f,
+      `outbound.${po.toLowerCase()}.mailbag (outbound mailbag of postoffice ${po})`,
+      "HTTPS",
+    );
+  }
   const proto = `ESMTP${f.tls ? "S" : ""}${f.authenticated ? "A" : ""}`;
   const ip = f.clientAddress.replace(/^::ffff:/, "");
   const literal = ip.includes(":") ? `[IPv6:${ip}]` : `[${ip}]`;
   const peer =
     f.clientHostname && f.clientHostname !== ip ? `${f.clientHostname} ${literal}` : literal;
   const helo = sanitize(f.helo) || literal;
+  return trace(f, `${helo} (${peer})`, proto);
+}
+
+function trace(f: ReceivedFacts, from: string, proto: string): string {
   const forClause =
     f.recipients.length === 1 ? `\r\n\tfor <${sanitize(f.recipients[0] ?? "")}>` : "";
   return (
-    `Received: from ${helo} (${peer})\r\n` +
+    `Received: from ${from}\r\n` +
     `\tby ${f.byHost} (Mailbag Gateway ${f.gateway}) with ${proto} id ${f.id}${forClause};\r\n` +
     `\t${rfc5322Date(f.date)}\r\n`
   );

@@ -1,13 +1,14 @@
 /**
  * The router's work for one accepted message: each recipient goes, per routeRecipient, to a
- * postoffice's inbound mailbag (server-side copy: no bytes through the function), to another
+ * postoffice's inbound mailbag (server-side copy: no bytes through the function; for a push
+ * postoffice also a push job), to another
  * gateway (backbone: a delivery job whose next hop is that gateway's SMTP ingress), to the smart
  * host (a delivery job), or is refused (recorded as failed in the message's status). Idempotent,
  * so a retried record does no harm: copies overwrite themselves and each delivery job carries a
  * deduplication id made of the message id and its next hop.
  */
 import { parseEnvelope, parseStatus, type RouteJob } from "./envelope.ts";
-import { keys } from "./names.ts";
+import { keys, pushGroup } from "./names.ts";
 import type { JobQueue, MailbagStore } from "./ports.ts";
 import { type AddressMap, routeRecipient } from "./routing.ts";
 
@@ -17,6 +18,8 @@ export interface RouterDeps {
   readonly queue: JobQueue;
   /** The gateway's delivery queue name. */
   readonly deliverQueue: string;
+  /** The gateway's push queue name: delivery to postoffices' own servers. */
+  readonly pushQueue: string;
   readonly now?: () => Date;
 }
 
@@ -58,6 +61,16 @@ export async function routeMessage(deps: RouterDeps, job: RouteJob): Promise<Rou
   for (const [postoffice, rcptTo] of Object.entries(inbound)) {
     await deps.store.copy(keys.message(job.id), keys.inbound(postoffice, job.id));
     await deps.store.putJson(keys.inboundEnvelope(postoffice, job.id), { ...envelope, rcptTo });
+    // Push postoffices: a job in the postoffice's own FIFO group delivers what was just put
+    // into its mailbag, so one postoffice's outage holds up neither another nor outbound mail.
+    if (deps.map.byId.get(postoffice)?.inbound) {
+      await deps.queue.send(
+        deps.pushQueue,
+        { v: 1, id: job.id, gateway: envelope.gateway, recipients: rcptTo, postoffice },
+        pushGroup(envelope.gateway, postoffice),
+        `${job.id}.${postoffice}`,
+      );
+    }
   }
   if (Object.keys(refused).length > 0) await recordRefused(deps, job.id, refused);
   // One delivery job per next hop, so each is one SMTP transaction (nextHopTransport).

@@ -1,4 +1,7 @@
-/** Delivery Lambda: SQS FIFO delivery queue → smart host, body streamed from the mailbag. */
+/**
+ * Delivery Lambda: SQS FIFO delivery queue → smart host (or the next gateway), body streamed
+ * from the mailbag. The same handler on the push queue delivers to postoffices' own servers.
+ */
 import middy from "@middy/core";
 import type { SQSBatchResponse, SQSEvent } from "aws-lambda";
 import { deliverMessage } from "../../core/deliver.ts";
@@ -11,7 +14,11 @@ export const handler = middy<SQSEvent, SQSBatchResponse, Error, RuntimeContext>(
   .handler(
     fifoBatch("deliver", async (record, runtime) => {
       const job = parseDeliverJob(parseJson("delivery job", record.body));
-      const status = await deliverMessage(runtime.deliverDeps(job.gateway), job);
-      log.info("delivered", { id: job.id, recipients: status.recipients });
+      const status = await deliverMessage(runtime.deliverDeps(job.gateway, job.postoffice), job);
+      log.info("delivered", {
+        id: job.id,
+        postoffice: job.postoffice,
+        recipients: status.recipients,
+      });
     }),
   );

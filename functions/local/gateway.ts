@@ -4,9 +4,11 @@
  * integration tests and the benchmarks.
  */
 import type { SMTPServer } from "smtp-server";
+import type { GatewayMode } from "../../core/config.ts";
 import { gatewayResources, type QueueRole } from "../../core/names.ts";
 import { type Runtime, useRuntime } from "../shared/runtime.ts";
 import { queueUrlResolver } from "../shared/sqs-queue.ts";
+import { type Poller, startIntakePoller } from "./intake-poller.ts";
 import { provisionGateway, queueArn } from "./provision.ts";
 import { type Runner, type SqsHandler, startRunner } from "./runner.ts";
 
@@ -27,13 +29,16 @@ export interface LocalNetworkOptions {
   readonly handlers?: Partial<Record<QueueRole, SqsHandler>>;
 }
 
-export type Part = "ingress" | QueueRole;
-export const PARTS: readonly Part[] = ["ingress", "route", "deliver"];
+/** `intake`: the outbound mailbag poller (local stand-in for S3 notifications → intake function). */
+export type Part = "ingress" | QueueRole | "intake";
+export const PARTS: readonly Part[] = ["ingress", "route", "deliver", "push", "intake"];
 
 export interface LocalGateway {
   readonly id: string;
   readonly port: number | undefined;
   readonly runners: Partial<Record<QueueRole, Runner>>;
+  /** Whether this gateway polls its postoffices' outbound mailbags. */
+  readonly intake: boolean;
 }
 
 export interface LocalNetwork {
@@ -46,6 +51,15 @@ export interface LocalNetwork {
 const HANDLERS: Record<QueueRole, () => Promise<SqsHandler>> = {
   route: async () => (await import("../router/index.ts")).handler as unknown as SqsHandler,
   deliver: async () => (await import("../deliver/index.ts")).handler as unknown as SqsHandler,
+  // Push delivery is the delivery handler on the push queue (jobs name their postoffice).
+  push: async () => (await import("../deliver/index.ts")).handler as unknown as SqsHandler,
+};
+
+/** The queues a gateway consumes: delivery where it sends, push where it receives. */
+const ROLES: Record<GatewayMode, QueueRole[]> = {
+  both: ["route", "deliver", "push"],
+  send: ["route", "deliver"],
+  receive: ["route", "push"],
 };
 
 export async function startLocalNetwork(opts: LocalNetworkOptions): Promise<LocalNetwork> {
@@ -56,6 +70,7 @@ export async function startLocalNetwork(opts: LocalNetworkOptions): Promise<Loca
   const servers: SMTPServer[] = [];
   const ingress = opts.parts?.ingress === false ? undefined : await import("../ingress/server.ts");
   const gateways: LocalGateway[] = [];
+  const pollers: Poller[] = [];
   for (const [index, gw] of config.gateways.entries()) {
     if (opts.gateways && !opts.gateways.includes(gw.id)) continue;
     if (opts.provision) await provisionGateway(clients, config, gw.id);
@@ -77,8 +92,7 @@ export async function startLocalNetwork(opts: LocalNetworkOptions): Promise<Loca
       servers.push(server);
     }
     const runners: Partial<Record<QueueRole, Runner>> = {};
-    const roles: QueueRole[] = gw.mode === "receive" ? ["route"] : ["route", "deliver"];
-    for (const role of roles.filter((r) => opts.parts?.[r] ?? true)) {
+    for (const role of ROLES[gw.mode].filter((r) => opts.parts?.[r] ?? true)) {
       const name = gatewayResources(config.prefix, gw.id).queues[role];
       const queueUrl = await resolveUrl(name);
       runners[role] = startRunner({
@@ -92,12 +106,19 @@ export async function startLocalNetwork(opts: LocalNetworkOptions): Promise<Loca
         ...(opts.waitSeconds !== undefined ? { waitSeconds: opts.waitSeconds } : {}),
       });
     }
-    gateways.push({ id: gw.id, port, runners });
+    const intake = gw.mode !== "receive" && (opts.parts?.intake ?? true);
+    if (intake) {
+      pollers.push(
+        startIntakePoller(runtime, gw.id, gatewayResources(config.prefix, gw.id).bucket),
+      );
+    }
+    gateways.push({ id: gw.id, port, runners, intake });
   }
   return {
     gateways,
     async stop() {
       await Promise.all(servers.map((s) => ingress?.drain(s)));
+      await Promise.all(pollers.map((p) => p.stop()));
       await Promise.all(gateways.flatMap((g) => Object.values(g.runners).map((r) => r.stop())));
     },
   };

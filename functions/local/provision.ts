@@ -24,7 +24,7 @@ export async function provisionGateway(
       throw err;
     }
   }
-  const roles: QueueRole[] = ["route", "deliver"];
+  const roles: QueueRole[] = ["route", "deliver", "push"];
   for (const role of roles) {
     const dlq = await createFifo(clients, names.deadLetterQueues[role], {});
     const dlqArn = await queueArn(clients, dlq);

@@ -7,6 +7,7 @@ import { nextHopTransport } from "../../core/backbone.ts";
 import type { Config } from "../../core/config.ts";
 import type { DeliverDeps } from "../../core/deliver.ts";
 import { BackendUnavailableError, ConfigError } from "../../core/errors.ts";
+import type { IntakeDeps } from "../../core/intake.ts";
 import { gatewayResources } from "../../core/names.ts";
 import type { JobQueue, SmartHostTransport } from "../../core/ports.ts";
 import type { RouterDeps } from "../../core/router.ts";
@@ -28,7 +29,10 @@ export interface Runtime {
   readonly ingressUrls: Map<string, string>;
   acceptDeps(gatewayId: string): AcceptDeps;
   routerDeps(gatewayId: string): RouterDeps;
-  deliverDeps(gatewayId: string): DeliverDeps;
+  /** The outbound mailbag intake: the accept path plus the address map. */
+  intakeDeps(gatewayId: string): IntakeDeps;
+  /** For a push job (`postoffice` set), the postoffice's own server is the transport. */
+  deliverDeps(gatewayId: string, postoffice?: string): DeliverDeps;
 }
 
 export function createRuntime(config: Config, clients: AwsClients): Runtime {
@@ -41,6 +45,19 @@ export function createRuntime(config: Config, clients: AwsClients): Runtime {
   };
   const transport = smartHost(config, clients);
   const ingressUrls = new Map<string, string>();
+  const helo = (gw: string) => map.gateways.get(gw)?.hostname ?? "mailbag.invalid";
+  // One transport (one cached connection) per postoffice server.
+  const pushTransports = new Map<string, SmartHostTransport>();
+  const pushTransport = (gw: string, postoffice: string): SmartHostTransport => {
+    const url = map.byId.get(postoffice)?.inbound?.deliver;
+    if (!url)
+      throw new ConfigError("postoffices", `postoffice ${postoffice} has no inbound.deliver`);
+    const cached = pushTransports.get(postoffice);
+    if (cached) return cached;
+    const t = smtpTransport(url, helo(gw));
+    pushTransports.set(postoffice, t);
+    return t;
+  };
   return {
     config,
     map,
@@ -52,22 +69,33 @@ export function createRuntime(config: Config, clients: AwsClients): Runtime {
       queue: countedAs("ingress", queue),
       routeQueue: names(gw).queues.route,
     }),
+    intakeDeps: (gw) => ({
+      store: s3Store(clients.s3, names(gw).bucket),
+      queue,
+      routeQueue: names(gw).queues.route,
+      map,
+      gatewayId: gw,
+      hostname: map.gateways.get(gw)?.hostname ?? `${gw.toLowerCase()}.mailbag.invalid`,
+    }),
     routerDeps: (gw) => ({
       map,
       store: s3Store(clients.s3, names(gw).bucket),
       queue,
       deliverQueue: names(gw).queues.deliver,
+      pushQueue: names(gw).queues.push,
     }),
-    deliverDeps: (gw) => ({
+    deliverDeps: (gw, postoffice) => ({
       store: s3Store(clients.s3, names(gw).bucket),
-      transport: nextHopTransport(map, gw, transport, (peer) => {
-        // Backbone: the next gateway's SMTP ingress (docs/routing.md#backbone).
-        const target = map.gateways.get(peer);
-        const url = ingressUrls.get(peer) ?? (target && ingressUrlOf(target));
-        if (!url)
-          throw new BackendUnavailableError(`gateway ${peer} has no ingressUrl or hostname`);
-        return smtpTransport(url, map.gateways.get(gw)?.hostname ?? "mailbag.invalid");
-      }),
+      transport: postoffice
+        ? pushTransport(gw, postoffice)
+        : nextHopTransport(map, gw, transport, (peer) => {
+            // Backbone: the next gateway's SMTP ingress (docs/routing.md#backbone).
+            const target = map.gateways.get(peer);
+            const url = ingressUrls.get(peer) ?? (target && ingressUrlOf(target));
+            if (!url)
+              throw new BackendUnavailableError(`gateway ${peer} has no ingressUrl or hostname`);
+            return smtpTransport(url, helo(gw));
+          }),
     }),
   };
 }

@@ -5,12 +5,13 @@ import {
   CopyObjectCommand,
   DeleteObjectsCommand,
   GetObjectCommand,
+  ListObjectsV2Command,
   NoSuchKey,
   PutObjectCommand,
   type S3Client,
 } from "@aws-sdk/client-s3";
 import { Upload } from "@aws-sdk/lib-storage";
-import type { MailbagStore } from "../../core/ports.ts";
+import type { MailbagStore, StoredObject } from "../../core/ports.ts";
 
 /**
  * 5 MiB parts (the S3 minimum), two in flight: at most ~10 MiB of any message is in memory
@@ -63,6 +64,31 @@ export function s3Store(s3: S3Client, bucket: string): MailbagStore {
           CopySource: `${bucket}/${encodeURIComponent(fromKey).replace(/%2F/g, "/")}`,
         }),
       );
+    },
+    async list(prefix, options) {
+      const objects: StoredObject[] = [];
+      let token: string | undefined;
+      do {
+        const res = await s3.send(
+          new ListObjectsV2Command({
+            Bucket: bucket,
+            Prefix: prefix,
+            ContinuationToken: token,
+            ...(options?.shallow ? { Delimiter: "/" } : {}),
+          }),
+        );
+        for (const o of res.Contents ?? []) {
+          objects.push({
+            key: o.Key ?? "",
+            size: o.Size ?? 0,
+            etag: o.ETag ?? "",
+            lastModified: o.LastModified ?? new Date(0),
+          });
+        }
+        token = res.IsTruncated ? res.NextContinuationToken : undefined;
+      } while (token);
+      // S3 lists in UTF-8 binary order already; emulators are not all so careful.
+      return objects.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
     },
     async delete(keysToDelete) {
       if (keysToDelete.length === 0) return;

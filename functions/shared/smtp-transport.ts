@@ -1,7 +1,8 @@
 /**
  * The SMTP smart host, through nodemailer's SMTPConnection: the body streamed from S3 straight
- * into DATA, over a connection kept open between messages. smtp:// uses STARTTLS when offered without verifying the
- * peer (Postfix's smtp_tls_security_level=may); smtps:// is implicit TLS with verification.
+ * into DATA, over a connection kept open between messages. smtp:// uses STARTTLS when offered
+ * without verifying the peer (Postfix's smtp_tls_security_level=may); smtps:// is implicit TLS
+ * with verification; lmtp:// speaks LMTP (push delivery to a postoffice's mail store).
  */
 import type { Readable } from "node:stream";
 import SMTPConnection from "nodemailer/lib/smtp-connection";
@@ -20,10 +21,13 @@ interface ReplyError {
 export function smtpTransport(url: string, heloName: string): SmartHostTransport {
   const u = new URL(url);
   const secure = u.protocol === "smtps:";
+  // LMTP (RFC 2033) for a postoffice's mail store: LHLO, and one reply per recipient after DATA.
+  const lmtp = u.protocol === "lmtp:";
   const options = {
     host: u.hostname.replace(/^\[|\]$/g, ""),
-    port: u.port ? Number(u.port) : secure ? 465 : 25,
+    port: u.port ? Number(u.port) : secure ? 465 : lmtp ? 24 : 25,
     secure,
+    lmtp,
     name: heloName,
     connectionTimeout: 15_000,
     greetingTimeout: 15_000,

@@ -55,6 +55,9 @@ export function memoryStore(): MailbagStore & { objects: Map<string, unknown> } 
     async delete(keys) {
       for (const k of keys) objects.delete(k);
     },
+    async list() {
+      throw new Error("not used");
+    },
   };
 }
 

@@ -29,11 +29,16 @@ export interface Sink {
   close(): Promise<void>;
 }
 
-export async function startSink(behaviour: SinkBehaviour = {}): Promise<Sink> {
+/** `lmtp`: speak LMTP (RFC 2033) instead, as a postoffice's mail store does. */
+export async function startSink(
+  behaviour: SinkBehaviour = {},
+  options: { lmtp?: boolean } = {},
+): Promise<Sink> {
   const messages: SunkMessage[] = [];
   const sink: { behaviour: SinkBehaviour } = { behaviour };
   const refusal = (r: [number, string]) => Object.assign(new Error(r[1]), { responseCode: r[0] });
   const server = new SMTPServer({
+    lmtp: options.lmtp ?? false,
     authOptional: true,
     disabledCommands: ["STARTTLS"],
     disableReverseLookup: true,
@@ -62,7 +67,7 @@ export async function startSink(behaviour: SinkBehaviour = {}): Promise<Sink> {
   const port = (server.server.address() as AddressInfo).port;
   return {
     port,
-    url: `smtp://127.0.0.1:${port}`,
+    url: `${options.lmtp ? "lmtp" : "smtp"}://127.0.0.1:${port}`,
     messages,
     get behaviour() {
       return sink.behaviour;

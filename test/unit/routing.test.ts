@@ -351,7 +351,7 @@ describe("router (core/router.ts)", () => {
       ]),
     );
     const outcome = await routeMessage(
-      { map: m, store, queue, deliverQueue: "dq", now: () => new Date(0) },
+      { map: m, store, queue, deliverQueue: "dq", pushQueue: "pq", now: () => new Date(0) },
       { v: 1, id: "01TEST", gateway: "GW-A" },
     );
     assert.deepEqual(outcome, {

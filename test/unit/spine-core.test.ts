@@ -113,6 +113,27 @@ describe("FIFO partial batch failures", () => {
     assert.deepEqual(r.batchItemFailures, [{ itemIdentifier: "b" }, { itemIdentifier: "c" }]);
     assert.deepEqual(failures, ["b"]);
   });
+
+  test("a failure stops its own group only: the other groups of the batch go on", async () => {
+    const inGroup = (messageId: string, group: string) =>
+      ({ messageId, attributes: { MessageGroupId: group } }) as unknown as SQSRecord;
+    const seen: string[] = [];
+    const r = await processFifoBatch(
+      [
+        inGroup("s1", "GW1.SALES"),
+        inGroup("h1", "GW1.HQ"),
+        inGroup("s2", "GW1.SALES"),
+        inGroup("h2", "GW1.HQ"),
+      ],
+      async (x) => {
+        seen.push(x.messageId);
+        if (x.messageId === "s1") throw new Error("SALES's server is down");
+      },
+      () => {},
+    );
+    assert.deepEqual(seen, ["s1", "h1", "h2"], "s2 waits behind s1; HQ's records go on");
+    assert.deepEqual(r.batchItemFailures, [{ itemIdentifier: "s1" }, { itemIdentifier: "s2" }]);
+  });
 });
 
 describe("stored records", () => {
