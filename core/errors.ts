@@ -79,3 +79,41 @@ export class RoutingLoopError extends PolicyRejectionError {
     super(554, "5.4.6", `Routing loop detected: ${reason}`);
   }
 }
+
+/**
+ * Why an object in a postoffice's outbound mailbag cannot be taken in (core/intake.ts); the
+ * reply is written beside it in `rejected/`. RFC 3463: X.6.0 bad content, X.5.1 no valid
+ * recipient, X.7.1 sender not authorised, X.5.3 too many recipients.
+ */
+export const outboundRejection = {
+  notAMessage: () =>
+    new PolicyRejectionError(554, "5.6.0", "Not a message: no RFC 5322 header block"),
+  malformedEnvelope: (reason: string) =>
+    new PolicyRejectionError(554, "5.6.0", `Malformed envelope object: ${reason}`),
+  noSender: () =>
+    new PolicyRejectionError(
+      554,
+      "5.6.0",
+      "No envelope object and no single From: address to take the sender from",
+    ),
+  noRecipients: () =>
+    new PolicyRejectionError(
+      554,
+      "5.5.1",
+      "No recipients: no envelope object and no To:, Cc: or Bcc: address",
+    ),
+  tooManyRecipients: (max: number) =>
+    new PolicyRejectionError(552, "5.5.3", `Too many recipients (at most ${max})`),
+  foreignSender: (mailFrom: string, postoffice: string) =>
+    new PolicyRejectionError(
+      553,
+      "5.7.1",
+      `Sender address <${mailFrom}> does not belong to postoffice ${postoffice}`,
+    ),
+  notSentHere: (gatewayId: string, postoffice: string) =>
+    new PolicyRejectionError(
+      550,
+      "5.7.1",
+      `Gateway ${gatewayId} does not send for postoffice ${postoffice}`,
+    ),
+} as const;

@@ -14,7 +14,7 @@ import { Readable } from "node:stream";
 import { type AddressObject, simpleParser } from "mailparser";
 import { z } from "zod";
 import { type AcceptDeps, acceptMessage } from "./accept.ts";
-import { MailbagError, PolicyRejectionError } from "./errors.ts";
+import { MailbagError, MessageTooLargeError, outboundRejection } from "./errors.ts";
 import { headerEnd, looksLikeHeader, MAX_HEADER_BYTES, withoutFields } from "./header-block.ts";
 import { messageIdFor } from "./ids.ts";
 import { traceIdentity } from "./loop.ts";
@@ -77,33 +77,24 @@ async function takeIn(
   const { map, store } = deps;
   const limits = map.config.limits;
   if (object.size > limits.maxMessageBytes) {
-    throw new PolicyRejectionError(
-      552,
-      "5.3.4",
-      `Message size exceeds fixed maximum message size (${limits.maxMessageBytes} bytes)`,
-    );
+    throw new MessageTooLargeError(limits.maxMessageBytes);
   }
   const start = await readStart(
     await store.getStream(object.key, `bytes=0-${MAX_HEADER_BYTES - 1}`),
   );
   const end = headerEnd(start) ?? (start.length === object.size ? start.length : undefined);
   if (end === undefined || !looksLikeHeader(start)) {
-    throw new PolicyRejectionError(554, "5.6.0", "Not a message: no RFC 5322 header block");
+    throw outboundRejection.notAMessage();
   }
   const header = start.subarray(0, end);
   const given = await store.getJson(envelopeKey).catch((err: unknown) => {
-    if (err instanceof SyntaxError)
-      throw new PolicyRejectionError(554, "5.6.0", `Malformed envelope object: ${err.message}`);
+    if (err instanceof SyntaxError) throw outboundRejection.malformedEnvelope(err.message);
     throw err;
   });
   const envelope = given === undefined ? await fromHeaders(header) : fromObject(given);
   checkSender(map, deps.gatewayId, postoffice, envelope.mailFrom);
   if (envelope.rcptTo.length > limits.maxRecipients) {
-    throw new PolicyRejectionError(
-      552,
-      "5.5.3",
-      `Too many recipients (at most ${limits.maxRecipients})`,
-    );
+    throw outboundRejection.tooManyRecipients(limits.maxRecipients);
   }
   for (const rcpt of envelope.rcptTo) acceptRecipient(map, deps.gatewayId, rcpt, postoffice);
 
@@ -159,10 +150,8 @@ function fromObject(json: unknown): SimpleEnvelope {
   const r = envelopeObject.safeParse(json);
   if (!r.success) {
     const issue = r.error.issues[0];
-    throw new PolicyRejectionError(
-      554,
-      "5.6.0",
-      `Malformed envelope object: ${issue?.path.join(".") || "(root)"}: ${issue?.message}`,
+    throw outboundRejection.malformedEnvelope(
+      `${issue?.path.join(".") || "(root)"}: ${issue?.message}`,
     );
   }
   return { mailFrom: r.data.mailFrom, rcptTo: [...new Set(r.data.rcptTo)] };
@@ -178,21 +167,13 @@ async function fromHeaders(header: Buffer): Promise<SimpleEnvelope> {
       .flatMap((a) => (a.address ? [a.address] : []));
   const [mailFrom, ...others] = addresses(mail.from);
   if (mailFrom === undefined || others.length > 0) {
-    throw new PolicyRejectionError(
-      554,
-      "5.6.0",
-      "No envelope object and no single From: address to take the sender from",
-    );
+    throw outboundRejection.noSender();
   }
   const rcptTo = [
     ...new Set([...addresses(mail.to), ...addresses(mail.cc), ...addresses(mail.bcc)]),
   ];
   if (rcptTo.length === 0) {
-    throw new PolicyRejectionError(
-      554,
-      "5.5.1",
-      "No recipients: no envelope object and no To:, Cc: or Bcc: address",
-    );
+    throw outboundRejection.noRecipients();
   }
   return { mailFrom, rcptTo };
 }
@@ -206,18 +187,10 @@ function checkSender(
 ): void {
   const domain = parseMailbox(mailFrom).domain;
   if (map.byDomain.get(domain)?.id !== postoffice) {
-    throw new PolicyRejectionError(
-      553,
-      "5.7.1",
-      `Sender address <${mailFrom}> does not belong to postoffice ${postoffice}`,
-    );
+    throw outboundRejection.foreignSender(mailFrom, postoffice);
   }
   if (map.senderOf.get(postoffice)?.id !== gatewayId) {
-    throw new PolicyRejectionError(
-      550,
-      "5.7.1",
-      `Gateway ${gatewayId} does not send for postoffice ${postoffice}`,
-    );
+    throw outboundRejection.notSentHere(gatewayId, postoffice);
   }
 }
 
