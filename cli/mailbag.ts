@@ -7,8 +7,10 @@ import { addressMap, gateway, postoffice } from "./admin.ts";
 import { UsageError } from "./common.ts";
 import { dns } from "./dns.ts";
 import { emulator } from "./emulator.ts";
+import { fetch } from "./fetch.ts";
 import { route } from "./route.ts";
 import { start } from "./start.ts";
+import { submit } from "./submit.ts";
 
 const COMMANDS: Record<
   string,
@@ -30,6 +32,16 @@ const COMMANDS: Record<
     run: addressMap,
   },
   gateway: { summary: "gateway create|modify|delete|list", run: gateway },
+  fetch: {
+    summary:
+      "a pickup postoffice collects its mail: fetch --postoffice ID (--maildir DIR | --smtp URL | --lmtp URL) [--once]",
+    run: fetch,
+  },
+  submit: {
+    summary:
+      "drop messages into a postoffice's outbound mailbag: submit --postoffice ID FILE.eml...",
+    run: submit,
+  },
 };
 
 function usage(): string {

@@ -34,3 +34,10 @@ function ulid(now: number, bytes: Buffer): string {
 }
 
 export const MESSAGE_ID_PATTERN = /^[0-9A-HJKMNP-TV-Z]{26}$/;
+
+/** The acceptance time (ms) a message id carries in its first ten characters. */
+export function idTime(id: string): number {
+  let t = 0;
+  for (const c of id.slice(0, 10)) t = t * 32 + CROCKFORD.indexOf(c);
+  return t;
+}

@@ -5,6 +5,10 @@
  * intake polls (no S3 event notifications).
  */
 import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { PutObjectCommand } from "@aws-sdk/client-s3";
 import { gatewayResources, keys } from "../../core/names.ts";
@@ -22,6 +26,9 @@ let backend: Backend;
 let smartHost: Sink;
 let gw: TestNetwork;
 let bucket: string;
+let configFile: string;
+const dir = mkdtempSync(join(tmpdir(), "mailbag-submit-"));
+const CLI = new URL("../../cli/mailbag.ts", import.meta.url).pathname;
 
 before(async () => {
   backend = await startBackend();
@@ -30,6 +37,8 @@ before(async () => {
     c.limits = { maxMessageBytes: 64 * 1024 };
   });
   bucket = gatewayResources(config.prefix, "GW1").bucket;
+  configFile = join(dir, "mailbag.config.json");
+  writeFileSync(configFile, JSON.stringify(config));
   gw = await startTestNetwork(config, backend.endpoint);
 });
 
@@ -137,4 +146,63 @@ describe("outbound mailbag", () => {
       assert.equal(atSmartHost(name).length, 0);
     });
   }
+});
+
+/** `mailbag submit` as a postoffice would run it, against this test's backend. */
+async function submit(args: string[]): Promise<{ code: number | null; out: string }> {
+  const child = spawn(process.execPath, [CLI, "submit", "-c", configFile, ...args], {
+    env: { ...process.env, AWS_ENDPOINT_URL: backend.endpoint, MAILBAG_BACKEND: "endpoint" },
+  });
+  let out = "";
+  child.stdout.on("data", (d) => (out += d));
+  child.stderr.on("data", (d) => (out += d));
+  const code = await new Promise<number | null>((resolve) => child.on("exit", resolve));
+  return { code, out };
+}
+
+describe("mailbag submit", () => {
+  test("From/To/Bcc in the headers: the smart host gets both recipients, no Bcc header", async () => {
+    const file = join(dir, "msg.eml");
+    const raw = message("submitted", "To: someone@partner.test\r\nBcc: hidden@partner.test\r\n");
+    writeFileSync(file, raw);
+    const r = await submit(["--postoffice", "HQ", file]);
+    assert.equal(r.code, 0, r.out);
+    assert.match(r.out, /msg\.eml: s3:\/\/.*\/outbound\/HQ\/[0-9A-Z]{26}\.eml \(\d+ bytes\)/);
+    await waitUntil(
+      () => atSmartHost("submitted").length === 1,
+      20_000,
+      () => "at smart host",
+    );
+    const [m] = atSmartHost("submitted");
+    assert.deepEqual(m?.rcptTo, ["someone@partner.test", "hidden@partner.test"]);
+    assert.equal(
+      withoutTrace(m?.raw ?? Buffer.alloc(0)).toString(),
+      raw.replace("Bcc: hidden@partner.test\r\n", ""),
+    );
+  });
+
+  test("--from/--to write the envelope object: it wins over the headers", async () => {
+    const file = join(dir, "batch.eml");
+    writeFileSync(file, message("submitted-envelope", "To: someone@partner.test\r\n"));
+    const r = await submit([
+      "--postoffice",
+      "hq",
+      "--from",
+      "batch@hq.company.test",
+      "--to",
+      "a@partner.test",
+      "--to",
+      "b@partner.test",
+      file,
+    ]);
+    assert.equal(r.code, 0, r.out);
+    await waitUntil(
+      () => atSmartHost("submitted-envelope").length === 1,
+      20_000,
+      () => "at smart host",
+    );
+    const [m] = atSmartHost("submitted-envelope");
+    assert.equal(m?.mailFrom, "batch@hq.company.test");
+    assert.deepEqual(m?.rcptTo, ["a@partner.test", "b@partner.test"]);
+  });
 });

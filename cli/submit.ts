@@ -1,0 +1,54 @@
+/**
+ * `mailbag submit --postoffice ID [--from ADDR --to ADDR...] FILE.eml...`: drops messages into
+ * the postoffice's outbound mailbag, as an application would with S3 PutObject
+ * (docs/postoffices.md#outbound-mailbag). Without --from/--to the gateway takes the envelope
+ * from the headers; with them an envelope object is written first (the message object is what
+ * wakes the intake, so its envelope must already be there).
+ */
+import { createReadStream } from "node:fs";
+import { stat } from "node:fs/promises";
+import { parseArgs } from "node:util";
+import { newMessageId } from "../core/ids.ts";
+import { gatewayResources, keys } from "../core/names.ts";
+import { buildAddressMap } from "../core/routing.ts";
+import { createAwsClients } from "../functions/shared/aws.ts";
+import { s3Store } from "../functions/shared/s3-store.ts";
+import { backendOptions, backendSettings, configOption, loadConfig, UsageError } from "./common.ts";
+
+export async function submit(argv: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      ...configOption,
+      ...backendOptions,
+      postoffice: { type: "string", short: "p" },
+      from: { type: "string" },
+      to: { type: "string", multiple: true },
+      bucket: { type: "string" },
+    },
+  });
+  const po = values.postoffice?.toUpperCase();
+  if (!po) throw new UsageError("--postoffice ID is required");
+  if (positionals.length === 0) throw new UsageError("no message files given");
+  if ((values.from === undefined) !== (values.to === undefined))
+    throw new UsageError("--from and --to go together (or neither: the headers are used)");
+  let bucket = values.bucket;
+  if (!bucket) {
+    const config = await loadConfig(values.config);
+    const gw = buildAddressMap(config).senderOf.get(po);
+    if (!gw) throw new UsageError(`no gateway sends for postoffice ${po}`);
+    bucket = gatewayResources(config.prefix, gw.id).bucket;
+  }
+  const store = s3Store(createAwsClients(backendSettings(values)).s3, bucket);
+  for (const file of positionals) {
+    const size = (await stat(file)).size;
+    // A ULID: the intake takes a postoffice's objects in key order, i.e. the order submitted.
+    const name = `${keys.outbound(po)}${newMessageId()}`;
+    if (values.from !== undefined)
+      await store.putJson(`${name}.envelope.json`, { mailFrom: values.from, rcptTo: values.to });
+    await store.putStream(`${name}.eml`, createReadStream(file));
+    process.stdout.write(`${file}: s3://${bucket}/${name}.eml (${size} bytes)\n`);
+  }
+  return 0;
+}
