@@ -1,6 +1,7 @@
-# The SMTP ingress container: one gateway's `mailbag start --only ingress` on port 25 (and 587),
-# against real AWS, its config from the published directory (MAILBAG_DIRECTORY, MAILBAG_GATEWAY
-# and MAILBAG_BACKEND=aws are set by infra/constructs/ingress-service.ts).
+# The SMTP ingress container: one gateway's `mailbag start --only ingress` on the unprivileged
+# port 2525 (the load balancer maps 25 and 587 to it), against real AWS, its config from the
+# published directory (MAILBAG_DIRECTORY, MAILBAG_GATEWAY, MAILBAG_BUCKET and MAILBAG_BACKEND=aws
+# are set by infra/constructs/ingress-service.ts). The build context is what .dockerignore allows.
 # Built by `cdk deploy` for linux/arm64.
 
 # Build: bundle the CLI with esbuild (scripts/build.mjs) — plain JS, no type stripping at run time.
@@ -12,7 +13,7 @@ COPY . .
 # patches/: the embedded emulator and smtp-server fixes (package.json postinstall, skipped above).
 RUN npx patch-package && node scripts/build.mjs
 
-# Run: the bundle alone (it carries its dependencies) and the example configs as a fallback.
+# Run: the bundle alone (it carries its dependencies); the config comes from the directory.
 FROM node:24-bookworm-slim
 ENV NODE_ENV=production
 # Streaming allocates many short-lived Buffers; a 1 MiB young generation returns their memory
@@ -20,10 +21,7 @@ ENV NODE_ENV=production
 ENV NODE_OPTIONS=--max-semi-space-size=1
 WORKDIR /app
 COPY --from=build /src/dist ./dist
-COPY --from=build /src/mailbag.config.json ./
-COPY --from=build /src/examples ./examples
-# Unprivileged: binding 25 needs net.ipv4.ip_unprivileged_port_start=0, which Docker sets by
-# default and the ECS task definition sets explicitly (systemControls).
+# Unprivileged user, unprivileged port: no capability or system control needed.
 USER node
-EXPOSE 25 587
-ENTRYPOINT ["node", "--enable-source-maps", "dist/mailbag.js", "start", "--only", "ingress", "--port", "25", "--host", "0.0.0.0", "--backend", "aws"]
+EXPOSE 2525
+ENTRYPOINT ["node", "--enable-source-maps", "dist/mailbag.js", "start", "--only", "ingress", "--port", "2525", "--host", "0.0.0.0", "--backend", "aws"]

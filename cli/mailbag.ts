@@ -4,6 +4,7 @@
  */
 import { MailbagError } from "../core/errors.ts";
 import { addressMap, gateway, postoffice } from "./admin.ts";
+import { checkDeploy } from "./check-deploy.ts";
 import { UsageError } from "./common.ts";
 import { dns } from "./dns.ts";
 import { emulator } from "./emulator.ts";
@@ -41,6 +42,13 @@ const COMMANDS: Record<
     summary:
       "drop messages into a postoffice's outbound mailbag: submit --postoffice ID FILE.eml...",
     run: submit,
+  },
+  check: {
+    summary: "check --deploy: what would fail on AWS (one line per problem)",
+    run: async (args) => {
+      if (!args.includes("--deploy")) throw new UsageError("only `check --deploy` is available");
+      return checkDeploy(args);
+    },
   },
 };
 

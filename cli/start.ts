@@ -11,7 +11,7 @@ import { PARTS, type Part, startLocalNetwork } from "../functions/local/gateway.
 import { awsSettingsFromEnv, createAwsClients } from "../functions/shared/aws.ts";
 import { saveAwsCallCounts } from "../functions/shared/aws-calls.ts";
 import { DIRECTORY_ENV, loadDirectory } from "../functions/shared/directory.ts";
-import { createRuntime } from "../functions/shared/runtime.ts";
+import { bucketOverrides, createRuntime } from "../functions/shared/runtime.ts";
 import { configOption, loadConfig, UsageError } from "./common.ts";
 
 export async function start(argv: string[]): Promise<number> {
@@ -65,7 +65,11 @@ export async function start(argv: string[]): Promise<number> {
     stopEmulator = () => emulator.stop();
     backend = `embedded emulator (fauxqs) at ${emulator.endpoint}, state in ${dataDir}`;
   }
-  const runtime = createRuntime(config, createAwsClients(settings));
+  const runtime = createRuntime(
+    config,
+    createAwsClients(settings),
+    mode === "aws" ? bucketOverrides() : {},
+  );
   const network = await startLocalNetwork({
     runtime,
     port,

@@ -20,6 +20,20 @@ const mailbag = z.strictObject({
 const functions = z.strictObject({
   routerMemoryMB: int(128, 10240).default(128),
   deliverMemoryMB: int(128, 10240).default(128),
+  /**
+   * Timeout of the router and the delivery function. Their queues' visibility timeout is derived
+   * from it (at least 6x, https://docs.aws.amazon.com/lambda/latest/dg/services-sqs-configure.html),
+   * and it must exceed the SMTP client's timeouts (functions/shared/smtp-transport.ts).
+   */
+  timeoutSeconds: int(30, 900).default(60),
+  /**
+   * Concurrency reserved for each ordered consumer (router, delivery): a gateway's one FIFO group
+   * needs one execution at a time, and a reservation keeps other functions of the account from
+   * starving it. The event source's maximum concurrency is set to the same value so Lambda never
+   * throttles (a throttled receive still counts toward maxReceiveCount). `null`: reserve nothing,
+   * for new accounts whose concurrency quota is 10 (Lambda keeps 10 unreserved).
+   */
+  reservedConcurrency: int(2, 1000).nullable().default(2),
   logRetentionDays: z
     .union([
       z.literal(1),
@@ -43,6 +57,21 @@ const ingress = z
     maxTasks: int(1, 100).default(6),
     /** Open SMTP connections per healthy task above which the service adds a task. */
     connectionsPerTask: int(10, 10000).default(200),
+    /**
+     * Secrets Manager secret (name) holding the STARTTLS certificate chain and key as JSON
+     * `{"cert": "-----BEGIN CERTIFICATE-----...", "key": "-----BEGIN PRIVATE KEY-----..."}`;
+     * the task gets them as MAILBAG_TLS_CERT / MAILBAG_TLS_KEY. See docs/deploy.md for where
+     * to get one (the NLB passes TCP through, so ACM certificates cannot be used).
+     */
+    tlsSecret: z
+      .string()
+      .regex(/^[A-Za-z0-9/_+=.@-]{1,512}$/, "a Secrets Manager secret name")
+      .optional(),
+    /**
+     * One Elastic IP per Availability Zone on the load balancer, so the addresses MX targets and
+     * smart-host hosts tables point at never change (default quota: 5 per region).
+     */
+    elasticIps: z.boolean().default(true),
   })
   .refine((i) => i.maxTasks >= i.minTasks, {
     message: "maxTasks must be at least minTasks",
@@ -52,11 +81,13 @@ const ingress = z
 const alarms = z.strictObject({
   /** Age of the oldest message in a routing or delivery queue that raises an alarm. */
   oldestMessageSeconds: int(60, 1209600).default(900),
-  /** SNS topic every alarm notifies; omitted: alarms only show in CloudWatch. */
+  /** SNS topic every alarm notifies; omitted: each gateway stack creates one. */
   topicArn: z
     .string()
     .regex(/^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]+$/, "an SNS topic ARN")
     .optional(),
+  /** Subscribed to the topic the stack creates when no topicArn is given. */
+  email: z.email().optional(),
 });
 
 /** Route 53 hosted zones that get an MX record per postoffice domain they contain. */
@@ -75,15 +106,27 @@ export const awsSection = z.strictObject({
     .optional(),
   region: z.string().optional(),
   mailbag: mailbag.default({ spoolExpireDays: 90, infrequentAccessDays: 30 }),
-  functions: functions.default({ routerMemoryMB: 128, deliverMemoryMB: 128, logRetentionDays: 30 }),
+  functions: functions.default({
+    routerMemoryMB: 128,
+    deliverMemoryMB: 128,
+    logRetentionDays: 30,
+    timeoutSeconds: 60,
+    reservedConcurrency: 2,
+  }),
   ingress: ingress.default({
     cpu: 256,
     memoryMiB: 512,
     minTasks: 2,
     maxTasks: 6,
     connectionsPerTask: 200,
+    elasticIps: true,
   }),
   alarms: alarms.default({ oldestMessageSeconds: 900 }),
+  /**
+   * One VPC for every gateway (in the `Mailbag-<prefix>-network` stack) instead of one each:
+   * the default quota is 5 VPCs per region, and the larger layouts need 18-24 gateways.
+   */
+  sharedVpc: z.boolean().default(false),
   dns: z
     .strictObject({ zones: z.array(hostedZone).min(1), ttlSeconds: int(60, 86400).default(300) })
     .optional(),

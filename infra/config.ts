@@ -4,12 +4,12 @@
  */
 import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
-import { relative, resolve } from "node:path";
-import { type Config, type Gateway, parseConfig } from "../core/config.ts";
+import { resolve } from "node:path";
+import { type Config, type Gateway, parseConfig, servingGateways } from "../core/config.ts";
 import { type AwsSection, awsSettings, unusedPasswords } from "../core/config-aws.ts";
 import { ConfigError } from "../core/errors.ts";
 
-/** The repository root: Docker build context of the ingress image, root of the function entries. */
+/** The repository root: Docker build context of the ingress image (narrowed by .dockerignore), root of the function entries. */
 export const REPO_ROOT = resolve(import.meta.dirname, "..");
 
 export interface DeployConfig {
@@ -19,8 +19,6 @@ export interface DeployConfig {
   readonly raw: unknown;
   /** First 16 hex digits of the SHA-256 of `raw`: names the directory object. */
   readonly hash: string;
-  /** The config file relative to REPO_ROOT (baked into the ingress image), if inside it. */
-  readonly file: string | undefined;
 }
 
 export function loadDeployConfig(path: string): DeployConfig {
@@ -31,19 +29,39 @@ export function loadDeployConfig(path: string): DeployConfig {
   } catch (err) {
     throw new ConfigError(path, `cannot read config file: ${(err as Error).message}`);
   }
-  const rel = relative(REPO_ROOT, absolute);
-  return deployConfig(raw, rel.startsWith("..") ? undefined : rel);
+  return deployConfig(raw);
 }
 
 /** The CDK app authenticates no SMTP client: password variables need not be set to synth. */
-export function deployConfig(raw: unknown, file?: string): DeployConfig {
+export function deployConfig(raw: unknown): DeployConfig {
   const config = parseConfig(raw, { ...unusedPasswords(raw), ...process.env });
   config.gateways.forEach((gw, i) => {
-    if (gw.id.toLowerCase() === "directory")
-      throw new ConfigError(`gateways[${i}].id`, "'directory' names the directory bucket");
+    if (["directory", "network"].includes(gw.id.toLowerCase()))
+      throw new ConfigError(`gateways[${i}].id`, `'${gw.id}' names a shared stack`);
   });
-  const hash = createHash("sha256").update(JSON.stringify(raw)).digest("hex").slice(0, 16);
-  return { config, aws: awsSettings(config.aws), raw, hash, file };
+  return { config, aws: awsSettings(config.aws), raw, hash: contentHash(raw) };
+}
+
+function contentHash(value: unknown): string {
+  return createHash("sha256").update(JSON.stringify(value)).digest("hex").slice(0, 16);
+}
+
+/**
+ * The part of the config one gateway's ingress acts on: everything but the other gateways, the
+ * postoffices it neither sends nor receives for, and the deployment settings. Its hash goes into
+ * the ingress task definition, so the ingress restarts (and rereads the directory) exactly when
+ * its own view changes, and adding another gateway leaves its task definition alone.
+ */
+export function ingressView(deploy: DeployConfig, gw: Gateway): string {
+  const raw = deploy.raw as Record<string, unknown>;
+  const served = new Set(gw.postoffices);
+  for (const [po, g] of servingGateways(deploy.config).receive) if (g === gw.id) served.add(po);
+  const { gateways, postoffices, aws: _aws, ...rest } = raw;
+  return contentHash({
+    ...rest,
+    gateways: (gateways as { id: string }[]).filter((g) => g.id === gw.id),
+    postoffices: (postoffices as { id: string }[]).filter((po) => served.has(po.id)),
+  });
 }
 
 /** What a gateway does, by mode: send gateways deliver, receive gateways take MX traffic. */

@@ -1,32 +1,75 @@
 /**
  * The directory stack, shared by every gateway: one private S3 bucket holding the address map
- * (the whole config) at `directory/<content hash>.json`. Every router and delivery function reads
- * that object once per cold start. S3 rather than an SSM parameter: an address map of many
+ * (the whole config) at `directory/<content hash>.json` and at `directory/latest.json`. Every
+ * router and delivery function reads its content-addressed object once per cold start; the ingress
+ * reads `latest.json` when a task starts. The bucket's name is CloudFormation's (it is retained, so
+ * a fixed name would make the next create after a rollback fail); gateway stacks import it. S3 rather than an SSM parameter: an address map of many
  * postoffices outgrows SSM's 4 KB (standard) / 8 KB (advanced) parameter limit, the functions
  * already ship the S3 client, and an immutable object per content hash lets old and new function
  * versions coexist during a rolling deploy.
  */
-import { RemovalPolicy, Stack, type StackProps } from "aws-cdk-lib";
+import { CfnOutput, Fn, RemovalPolicy, Stack, type StackProps } from "aws-cdk-lib";
+import * as iam from "aws-cdk-lib/aws-iam";
 import * as s3 from "aws-cdk-lib/aws-s3";
 import * as s3deploy from "aws-cdk-lib/aws-s3-deployment";
-import type { Construct } from "constructs";
+import { Construct } from "constructs";
 import type { DeployConfig } from "./config.ts";
 import { suppress } from "./nag.ts";
-import { directoryObject } from "./names.ts";
+import { DIRECTORY_KEYS, directoryKey, LATEST_DIRECTORY_KEY } from "./names.ts";
+
+/** The export gateway stacks import the directory bucket's generated name by. */
+export function directoryBucketExport(directoryStackName: string): string {
+  return `${directoryStackName}-bucket`;
+}
+
+/**
+ * The directory bucket in a gateway stack, by its exported name (an explicit export, so the IAM
+ * findings below name it the same way in every layout), and `s3:GetObject` on its objects for
+ * `grantee`: every directory object, not only this deploy's, because a function version still
+ * running the previous configuration keeps reading its directory until it is replaced, and an
+ * ingress task reads `latest` whenever it starts.
+ */
+export class DirectoryReader {
+  readonly bucket: s3.IBucket;
+
+  constructor(scope: Construct, directoryStackName: string) {
+    const name = Fn.importValue(directoryBucketExport(directoryStackName));
+    this.bucket = s3.Bucket.fromBucketName(scope, "Directory", name);
+    this.exportName = directoryBucketExport(directoryStackName);
+  }
+
+  private readonly exportName: string;
+
+  grantRead(grantee: iam.IGrantable): void {
+    grantee.grantPrincipal.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        actions: ["s3:GetObject"],
+        resources: [this.bucket.arnForObjects(DIRECTORY_KEYS)],
+      }),
+    );
+    if (grantee.grantPrincipal instanceof Construct)
+      suppress(grantee.grantPrincipal, {
+        [`AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:s3:::${this.exportName}/${DIRECTORY_KEYS}]`]:
+          "The directory objects (infra/names.ts): content-addressed per deploy, read-only; older ones stay readable for function versions still running them.",
+      });
+  }
+}
 
 export class DirectoryStack extends Stack {
   readonly bucket: s3.IBucket;
 
   constructor(scope: Construct, id: string, deploy: DeployConfig, props?: StackProps) {
     super(scope, id, props);
-    const { bucket, key } = directoryObject(deploy);
     this.bucket = new s3.Bucket(this, "Directory", {
-      bucketName: bucket,
       encryption: s3.BucketEncryption.S3_MANAGED,
       blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
       enforceSSL: true,
       versioned: true,
       removalPolicy: RemovalPolicy.RETAIN,
+    });
+    new CfnOutput(this, "Bucket", {
+      value: this.bucket.bucketName,
+      exportName: directoryBucketExport(this.stackName),
     });
     suppress(this.bucket, {
       "AwsSolutions-S1":
@@ -34,7 +77,10 @@ export class DirectoryStack extends Stack {
     });
     new s3deploy.BucketDeployment(this, "Publish", {
       destinationBucket: this.bucket,
-      sources: [s3deploy.Source.jsonData(key, deploy.raw)],
+      sources: [
+        s3deploy.Source.jsonData(directoryKey(deploy), deploy.raw),
+        s3deploy.Source.jsonData(LATEST_DIRECTORY_KEY, deploy.raw),
+      ],
       // Keep earlier directories: functions not yet updated still read theirs.
       prune: false,
       retainOnDelete: true,

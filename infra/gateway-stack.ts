@@ -1,31 +1,37 @@
 /**
  * One gateway, one stack: its mailbag bucket (its own gateway postoffice), its FIFO queues with
  * dead-letter queues, the router and (where it sends) the delivery function, the SMTP ingress
- * on Fargate behind an NLB, alarms, and optionally its MX records. Resource names come from
- * core/names.ts, exactly what the ingress and the functions compute at run time.
+ * on Fargate behind an NLB, alarms, and optionally its MX records. Queue names come from
+ * core/names.ts, exactly what the ingress and the functions compute at run time; the bucket's
+ * name is CloudFormation's (it is retained: see MailbagBucket) and reaches them as MAILBAG_BUCKET.
  *
  * Modes: `send` has no port 25 listener and, having no postoffice to receive for, no inbound
  * routing beyond its own postoffices' local mail; `receive` has no delivery queue, no delivery
  * function and no SES permission; `both` has everything.
  */
 import { CfnOutput, Duration, Stack, type StackProps } from "aws-cdk-lib";
+import type * as ec2 from "aws-cdk-lib/aws-ec2";
 import * as iam from "aws-cdk-lib/aws-iam";
-import * as s3 from "aws-cdk-lib/aws-s3";
 import type { Construct } from "constructs";
 import type { Gateway } from "../core/config.ts";
 import { gatewayResources, type QueueRole } from "../core/names.ts";
-import { type DeployConfig, gatewayRoles } from "./config.ts";
+import { type DeployConfig, gatewayRoles, ingressView } from "./config.ts";
 import { type FifoQueue, FifoQueues } from "./constructs/fifo-queues.ts";
 import { GatewayAlarms } from "./constructs/gateway-alarms.ts";
 import { IngressService } from "./constructs/ingress-service.ts";
 import { MailbagBucket } from "./constructs/mailbag-bucket.ts";
 import { MxRecords } from "./constructs/mx-records.ts";
 import { QueueFunction } from "./constructs/queue-function.ts";
-import { directoryObject, directoryUrl } from "./names.ts";
+import { DirectoryReader } from "./directory-stack.ts";
+import { directoryKey, LATEST_DIRECTORY_KEY } from "./names.ts";
 
 export interface GatewayStackProps extends StackProps {
   readonly deploy: DeployConfig;
   readonly gateway: Gateway;
+  /** The directory stack's name: its bucket's generated name is imported from it. */
+  readonly directoryStackName: string;
+  /** The shared VPC (aws.sharedVpc), if any. */
+  readonly vpc?: ec2.IVpc | undefined;
 }
 
 export class GatewayStack extends Stack {
@@ -36,22 +42,22 @@ export class GatewayStack extends Stack {
     const { sends, receives } = gatewayRoles(gw);
     const names = gatewayResources(config.prefix, gw.id);
     const roles: QueueRole[] = sends ? ["route", "deliver"] : ["route"];
-    // By name, not by cross-stack export: the directory stack stays free to change.
-    const directoryName = directoryObject(deploy);
     const directory = {
-      bucket: s3.Bucket.fromBucketName(this, "Directory", directoryName.bucket),
-      key: directoryName.key,
-      url: directoryUrl(deploy),
+      reader: new DirectoryReader(this, props.directoryStackName),
+      key: directoryKey(deploy),
     };
 
-    const mailbag = new MailbagBucket(this, "Mailbag", names.bucket, aws.mailbag);
-    const { queues } = new FifoQueues(this, "Queues", names, roles, config.queues);
+    const mailbag = new MailbagBucket(this, "Mailbag", aws.mailbag);
+    const timeout = Duration.seconds(aws.functions.timeoutSeconds);
+    const { queues } = new FifoQueues(this, "Queues", names, roles, timeout, config.queues);
     const alarms = new GatewayAlarms(this, "Alarms", aws.alarms);
-    const timeout = Duration.seconds(Math.min(config.queues.visibilityTimeoutSeconds, 900));
     /** A function on one of the queues, reading the spool; grants beyond that follow per role. */
     const queueFunction = (role: QueueRole, fifo: FifoQueue, memoryMB: number) => {
       const fn = new QueueFunction(this, role === "route" ? "Router" : "Deliver", {
         functionName: `${config.prefix}-${gw.id}-${role}`,
+        gateway: gw.id,
+        bucketName: mailbag.bucket.bucketName,
+        reservedConcurrency: aws.functions.reservedConcurrency,
         entry: role === "route" ? "router" : "deliver",
         memoryMB,
         logRetentionDays: aws.functions.logRetentionDays,
@@ -62,6 +68,7 @@ export class GatewayStack extends Stack {
       mailbag.grantObjects(fn, ["s3:GetObject"], "messages/*");
       mailbag.grantMissingKeyIs404(fn);
       alarms.watchQueue(role === "route" ? "Route" : "Deliver", fifo);
+      alarms.watchFunction(role === "route" ? "Router" : "Deliver", fn);
       return fn;
     };
 
@@ -70,6 +77,9 @@ export class GatewayStack extends Stack {
     const router = queueFunction("route", route, aws.functions.routerMemoryMB);
     // Inbound routing only where the gateway receives: a send gateway's router fills no inbound bag.
     if (receives) mailbag.grantObjects(router, ["s3:PutObject"], "inbound/*");
+    // Recipients refused at routing are recorded as failed in the message's status record, on
+    // every gateway (core/router.ts recordRefused).
+    mailbag.grantObjects(router, ["s3:PutObject"], "messages/*.status.json");
 
     const deliver = queues.deliver;
     if (deliver) {
@@ -84,10 +94,14 @@ export class GatewayStack extends Stack {
       gateway: gw,
       settings: aws.ingress,
       logRetentionDays: aws.functions.logRetentionDays,
-      configFile: deploy.file,
-      directoryUrl: directory.url,
+      directoryUrl: `s3://${directory.reader.bucket.bucketName}/${LATEST_DIRECTORY_KEY}`,
+      directoryView: ingressView(deploy, gw),
+      bucketName: mailbag.bucket.bucketName,
+      vpc: props.vpc,
     });
     const task = ingress.service.taskDefinition.taskRole;
+    // The ingress loads the directory at start (cli/start.ts).
+    directory.reader.grantRead(task);
     mailbag.grantObjects(
       task,
       ["s3:PutObject", "s3:AbortMultipartUpload", "s3:DeleteObject"],
@@ -97,6 +111,7 @@ export class GatewayStack extends Stack {
     ingress.targetGroups.forEach((tg, i) => {
       alarms.watchTargets(`Ingress${ingress.ports[i]}`, tg);
     });
+    alarms.watchService("Ingress", ingress.service);
 
     if (aws.dns) new MxRecords(this, "Dns", aws.dns, config, gw, ingress.loadBalancer);
 
@@ -105,6 +120,7 @@ export class GatewayStack extends Stack {
       description: `SMTP ${ingress.ports.join(" and ")} of gateway ${gw.id}`,
     });
     new CfnOutput(this, "Bucket", { value: mailbag.bucket.bucketName });
+    new CfnOutput(this, "AlarmTopic", { value: alarms.topic.topicArn });
     for (const role of roles) {
       new CfnOutput(this, `${role}Queue`, { value: queues[role]?.queue.queueUrl ?? "" });
       new CfnOutput(this, `${role}DeadLetterQueue`, {

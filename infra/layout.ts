@@ -1,17 +1,19 @@
 /**
  * A layout (seed Q132060) is just the config's gateways: one GatewayStack each plus the shared
- * DirectoryStack. single = one `both` gateway; multiple = N `both` gateways; dedicated = a
- * `send` and a `receive` gateway; multiple dedicated = N such pairs. The AwsSolutions cdk-nag
- * pack runs over everything.
+ * DirectoryStack (and, with `aws.sharedVpc`, one NetworkStack). single = one `both` gateway;
+ * multiple = N `both` gateways; dedicated = a `send` and a `receive` gateway; multiple dedicated
+ * = N such pairs. The AwsSolutions cdk-nag pack runs over everything.
  */
 import { type App, type Environment, Validations } from "aws-cdk-lib";
 import { AwsSolutionsChecks } from "cdk-nag";
 import { type DeployConfig, stackName } from "./config.ts";
 import { DirectoryStack } from "./directory-stack.ts";
 import { GatewayStack } from "./gateway-stack.ts";
+import { NetworkStack } from "./network-stack.ts";
 
 export interface Layout {
   readonly directory: DirectoryStack;
+  readonly network: NetworkStack | undefined;
   readonly gateways: ReadonlyMap<string, GatewayStack>;
 }
 
@@ -27,6 +29,13 @@ export function defineLayout(app: App, deploy: DeployConfig, opts: { nag?: boole
     tags,
     description: `Mailbag ${config.network}: the directory (address map) every gateway reads`,
   });
+  const network = aws.sharedVpc
+    ? new NetworkStack(app, stackName(config, "network"), aws.functions.logRetentionDays, {
+        env,
+        tags,
+        description: `Mailbag ${config.network}: the VPC every gateway's ingress runs in`,
+      })
+    : undefined;
   const gateways = new Map<string, GatewayStack>();
   for (const gw of config.gateways) {
     const stack = new GatewayStack(app, stackName(config, gw.id), {
@@ -35,11 +44,13 @@ export function defineLayout(app: App, deploy: DeployConfig, opts: { nag?: boole
       description: `Mailbag ${config.network}: gateway ${gw.id} (${gw.mode}) for ${gw.postoffices.join(", ")}`,
       deploy,
       gateway: gw,
+      directoryStackName: directory.stackName,
+      vpc: network?.vpc,
     });
     stack.addStackDependency(directory);
     gateways.set(gw.id, stack);
   }
   if (opts.nag ?? true)
     Validations.of(app).addPlugins(new AwsSolutionsChecks(app, { verbose: true }));
-  return { directory, gateways };
+  return { directory, network, gateways };
 }

@@ -35,13 +35,30 @@ export interface Runtime {
   deliverDeps(gatewayId: string, postoffice?: string): DeliverDeps;
 }
 
-export function createRuntime(config: Config, clients: AwsClients): Runtime {
+/**
+ * On AWS the mailbag buckets have names CloudFormation generates (a retained bucket with a fixed
+ * name would make every retry of a rolled-back deploy fail with "already exists"), so the stack
+ * hands each part its gateway's bucket: MAILBAG_GATEWAY + MAILBAG_BUCKET. Emulators keep the
+ * deterministic names of core/names.ts.
+ */
+export function bucketOverrides(env: NodeJS.ProcessEnv = process.env): Record<string, string> {
+  const { MAILBAG_GATEWAY: gateway, MAILBAG_BUCKET: bucket } = env;
+  return gateway && bucket ? { [gateway]: bucket } : {};
+}
+
+export function createRuntime(
+  config: Config,
+  clients: AwsClients,
+  buckets: Readonly<Record<string, string>> = {},
+): Runtime {
   const map = buildAddressMap(config);
   const queue = sqsQueue(clients.sqs);
   const names = (gatewayId: string) => {
     if (!map.gateways.has(gatewayId))
       throw new ConfigError("gateway", `unknown gateway ${gatewayId}`);
-    return gatewayResources(config.prefix, gatewayId);
+    const resources = gatewayResources(config.prefix, gatewayId);
+    const bucket = buckets[gatewayId];
+    return bucket ? { ...resources, bucket } : resources;
   };
   const transport = smartHost(config, clients);
   const ingressUrls = new Map<string, string>();
@@ -137,7 +154,7 @@ export function lambdaRuntime(): Promise<Runtime> {
     const clients = createAwsClients(awsSettingsFromEnv());
     const directory = process.env[DIRECTORY_ENV];
     const config = directory ? loadDirectory(clients.s3, directory) : loadConfigFile(configPath());
-    cached = config.then((c) => createRuntime(c, clients));
+    cached = config.then((c) => createRuntime(c, clients, bucketOverrides()));
     cached.catch(() => {
       cached = undefined;
     });

@@ -18,6 +18,14 @@ interface ReplyError {
   message: string;
 }
 
+/**
+ * Client timeouts (ms). Their sum stays below the delivery function's timeout (aws.functions.
+ * timeoutSeconds, 60 s by default; test/infra asserts it): a stalled smart host must fail the
+ * attempt in the handler (a retry), not kill the invocation mid-transaction. Shorter than RFC 5321
+ * §4.5.3.2's minimums, which are written for the open internet; the smart host is our own relay.
+ */
+export const SMTP_TIMEOUTS_MS = { connection: 10_000, greeting: 15_000, socket: 30_000 } as const;
+
 export function smtpTransport(url: string, heloName: string): SmartHostTransport {
   const u = new URL(url);
   const secure = u.protocol === "smtps:";
@@ -29,9 +37,9 @@ export function smtpTransport(url: string, heloName: string): SmartHostTransport
     secure,
     lmtp,
     name: heloName,
-    connectionTimeout: 15_000,
-    greetingTimeout: 15_000,
-    socketTimeout: 120_000,
+    connectionTimeout: SMTP_TIMEOUTS_MS.connection,
+    greetingTimeout: SMTP_TIMEOUTS_MS.greeting,
+    socketTimeout: SMTP_TIMEOUTS_MS.socket,
     tls: { rejectUnauthorized: secure },
   };
   const auth = u.username

@@ -1,7 +1,12 @@
 /**
  * A gateway's FIFO queues (core/names.ts names), each with a FIFO dead-letter queue: explicit
  * deduplication ids (the message id, never content-based), SSE-SQS, TLS only, 14 days retention
- * so nothing expires before the delivery function's own retry deadline.
+ * so nothing expires before the delivery function's own retry deadline. The visibility timeout
+ * is six times the consuming function's timeout, as Lambda recommends for SQS event sources
+ * (https://docs.aws.amazon.com/lambda/latest/dg/services-sqs-configure.html#events-sqs-queueconfig):
+ * a message is never visible again while an invocation may still be working on it. The retry
+ * delay is not the visibility timeout's business (`queues.*`, `delivery`: the delivery code's).
+ * Queues are not retained, so their fixed names cannot block a retry after a rollback.
  */
 import { Duration } from "aws-cdk-lib";
 import * as sqs from "aws-cdk-lib/aws-sqs";
@@ -22,6 +27,7 @@ export class FifoQueues extends Construct {
     id: string,
     names: GatewayResources,
     roles: readonly QueueRole[],
+    functionTimeout: Duration,
     settings: Config["queues"],
   ) {
     super(scope, id);
@@ -38,10 +44,15 @@ export class FifoQueues extends Construct {
     for (const role of roles) {
       const deadLetterQueue = fifo(`${role}-dlq`, names.deadLetterQueues[role]);
       const queue = fifo(role, names.queues[role], {
-        visibilityTimeout: Duration.seconds(settings.visibilityTimeoutSeconds),
+        visibilityTimeout: Duration.seconds(visibilityFor(functionTimeout)),
         deadLetterQueue: { queue: deadLetterQueue, maxReceiveCount: settings.maxReceiveCount },
       });
       this.queues[role] = { queue, deadLetterQueue };
     }
   }
+}
+
+/** At least 6x the function timeout; SQS allows up to 12 hours. */
+export function visibilityFor(functionTimeout: Duration): number {
+  return Math.min(6 * functionTimeout.toSeconds(), 43_200);
 }

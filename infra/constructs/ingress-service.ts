@@ -3,11 +3,21 @@
  * Network Load Balancer. TCP 25 where the gateway receives (MX traffic), TCP 587 where it sends
  * (postoffices submitting, authenticated or from their networks) or where other gateways carry
  * backbone mail to it (their delivery functions; Lambda cannot reach port 25); both forward to the
- * container's single SMTP listener on 25, which applies the same policy on either. Client IPs are
- * preserved (the ingress checks submit networks and writes them into Received:). Tasks sit in
- * public subnets without NAT; their security group admits only the load balancer's.
+ * container's single SMTP listener on the unprivileged port 2525, which applies the same policy on
+ * either. The image runs as `node`, and binding 25 would need the `ip_unprivileged_port_start`
+ * system control, which Fargate does not list among the ones it accepts
+ * (https://docs.aws.amazon.com/AmazonECS/latest/developerguide/task_definition_parameters.html#container_definition_systemcontrols).
+ * Client IPs are preserved (the ingress checks submit networks and writes them into Received:).
+ * Tasks sit in public subnets without NAT; their security group admits only the load balancer's.
+ * The load balancer has an Elastic IP per Availability Zone (`aws.ingress.elasticIps`), so MX
+ * targets and hosts tables keep their addresses across redeploys.
+ *
+ * The task definition holds nothing that changes when another gateway is added: the image is
+ * built from a narrow context (.dockerignore lists what goes in, and no config file does), the
+ * directory is read from its stable `latest` key, and MAILBAG_DIRECTORY_VIEW is the hash of
+ * only this gateway's part of the config (infra/config.ts ingressView).
  */
-import { Duration } from "aws-cdk-lib";
+import { Duration, IgnoreMode } from "aws-cdk-lib";
 import * as appscaling from "aws-cdk-lib/aws-applicationautoscaling";
 import * as cloudwatch from "aws-cdk-lib/aws-cloudwatch";
 import * as ec2 from "aws-cdk-lib/aws-ec2";
@@ -21,18 +31,25 @@ import type { Config, Gateway } from "../../core/config.ts";
 import type { AwsSection } from "../../core/config-aws.ts";
 import { gatewayRoles, isBackboneTarget, REPO_ROOT } from "../config.ts";
 import { suppress } from "../nag.ts";
+import { IngressVpc } from "../network-stack.ts";
 
 const SMTP_PORT = 25;
 const SUBMISSION_PORT = 587;
+/** What the container listens on (the Dockerfile's --port): unprivileged. */
+export const CONTAINER_PORT = 2525;
 
 export interface IngressServiceProps {
   readonly config: Config;
   readonly gateway: Gateway;
   readonly settings: AwsSection["ingress"];
   readonly logRetentionDays: logs.RetentionDays;
-  /** The config file inside the repo: MAILBAG_CONFIG of the container. */
-  readonly configFile: string | undefined;
+  /** s3:// URL of the directory's `latest` object, read at task start. */
   readonly directoryUrl: string;
+  /** Hash of this gateway's part of the config: a change restarts the tasks. */
+  readonly directoryView: string;
+  readonly bucketName: string;
+  /** The shared VPC (aws.sharedVpc); otherwise this construct builds its own. */
+  readonly vpc?: ec2.IVpc | undefined;
 }
 
 export class IngressService extends Construct {
@@ -48,17 +65,7 @@ export class IngressService extends Construct {
     const submission = sends || isBackboneTarget(props.config, gw);
     this.ports = [...(receives ? [SMTP_PORT] : []), ...(submission ? [SUBMISSION_PORT] : [])];
 
-    const vpc = new ec2.Vpc(this, "Vpc", {
-      maxAzs: 2,
-      natGateways: 0,
-      subnetConfiguration: [{ name: "public", subnetType: ec2.SubnetType.PUBLIC, cidrMask: 24 }],
-    });
-    vpc.addFlowLog("RejectedFlows", {
-      trafficType: ec2.FlowLogTrafficType.REJECT,
-      destination: ec2.FlowLogDestination.toCloudWatchLogs(
-        new logs.LogGroup(this, "FlowLogs", { retention: props.logRetentionDays }),
-      ),
-    });
+    const vpc = props.vpc ?? new IngressVpc(this, "Network", props.logRetentionDays).vpc;
 
     const lbSecurityGroup = new ec2.SecurityGroup(this, "LoadBalancerSg", {
       vpc,
@@ -76,9 +83,13 @@ export class IngressService extends Construct {
       description: `${gw.id} ingress tasks: SMTP from the load balancer only, HTTPS out to AWS APIs`,
       allowAllOutbound: false,
     });
-    taskSecurityGroup.addIngressRule(lbSecurityGroup, ec2.Port.tcp(SMTP_PORT), "SMTP from NLB");
+    taskSecurityGroup.addIngressRule(
+      lbSecurityGroup,
+      ec2.Port.tcp(CONTAINER_PORT),
+      "SMTP from NLB",
+    );
     taskSecurityGroup.addEgressRule(ec2.Peer.anyIpv4(), ec2.Port.tcp(443), "S3, SQS, ECR, Logs");
-    lbSecurityGroup.addEgressRule(taskSecurityGroup, ec2.Port.tcp(SMTP_PORT), "to the tasks");
+    lbSecurityGroup.addEgressRule(taskSecurityGroup, ec2.Port.tcp(CONTAINER_PORT), "to the tasks");
 
     const cluster = new ecs.Cluster(this, "Cluster", { vpc });
     suppress(cluster, {
@@ -94,30 +105,32 @@ export class IngressService extends Construct {
       },
     });
     const container = taskDefinition.addContainer("smtp", {
+      // The context is what .dockerignore lets in (an allow-list of the sources the bundle
+      // needs), and so is the asset hash: a README or config edit rebuilds no image.
       image: ecs.ContainerImage.fromAsset(REPO_ROOT, {
         file: "Dockerfile",
         platform: Platform.LINUX_ARM64,
-        exclude: ["cdk.out", "node_modules", ".git"],
+        ignoreMode: IgnoreMode.DOCKER,
       }),
       logging: ecs.LogDrivers.awsLogs({
         streamPrefix: "ingress",
         logGroup: new logs.LogGroup(this, "Logs", { retention: props.logRetentionDays }),
       }),
       environment: {
-        ...(props.configFile ? { MAILBAG_CONFIG: props.configFile } : {}),
         MAILBAG_DIRECTORY: props.directoryUrl,
+        MAILBAG_DIRECTORY_VIEW: props.directoryView,
         MAILBAG_GATEWAY: gw.id,
+        MAILBAG_BUCKET: props.bucketName,
         MAILBAG_BACKEND: "aws",
-        ...this.unusedPasswords(props.config, gw),
       },
-      secrets: this.passwords(props.config, gw),
-      portMappings: [{ containerPort: SMTP_PORT, protocol: ecs.Protocol.TCP }],
+      secrets: { ...this.passwords(props.config, gw), ...this.certificate(settings) },
+      portMappings: [{ containerPort: CONTAINER_PORT, protocol: ecs.Protocol.TCP }],
       healthCheck: {
         command: [
           "CMD",
           "node",
           "-e",
-          `require('net').connect(${SMTP_PORT},'127.0.0.1').on('connect',()=>process.exit(0)).on('error',()=>process.exit(1))`,
+          `require('net').connect(${CONTAINER_PORT},'127.0.0.1').on('connect',()=>process.exit(0)).on('error',()=>process.exit(1))`,
         ],
         interval: Duration.seconds(30),
         timeout: Duration.seconds(5),
@@ -126,14 +139,12 @@ export class IngressService extends Construct {
       },
       // Open sessions finish their transaction (the ingress drains on SIGTERM).
       stopTimeout: Duration.seconds(60),
-      // The image runs as `node`; binding port 25 needs no root with this (namespaced) sysctl.
-      systemControls: [{ namespace: "net.ipv4.ip_unprivileged_port_start", value: "0" }],
     });
     suppress(taskDefinition, {
       "AwsSolutions-IAM5[Resource::*]":
         "The execution role's ecr:GetAuthorizationToken has no resource-level permissions (https://docs.aws.amazon.com/AmazonECR/latest/userguide/security_iam_service-with-iam.html); every other statement names its repository or log group.",
       "AwsSolutions-ECS2":
-        "The environment holds resource names and the gateway id, no secrets; submit passwords come from Secrets Manager as ECS secrets.",
+        "The environment holds resource names and the gateway id, no secrets; submit passwords and the TLS key come from Secrets Manager as ECS secrets.",
     });
 
     this.service = new ecs.FargateService(this, "Service", {
@@ -149,11 +160,23 @@ export class IngressService extends Construct {
       healthCheckGracePeriod: Duration.seconds(60),
     });
 
+    const publicSubnets = vpc.selectSubnets({ subnetType: ec2.SubnetType.PUBLIC }).subnets;
     this.loadBalancer = new elbv2.NetworkLoadBalancer(this, "Nlb", {
       vpc,
       internetFacing: true,
       crossZoneEnabled: true,
       securityGroups: [lbSecurityGroup],
+      ...(settings.elasticIps
+        ? {
+            subnetMappings: publicSubnets.map((subnet, i) => ({
+              subnet,
+              allocationId: new ec2.CfnEIP(this, `Ip${i}`, {
+                domain: "vpc",
+                tags: [{ key: "Name", value: `mailbag ${gw.id} ingress ${i}` }],
+              }).attrAllocationId,
+            })),
+          }
+        : {}),
     });
     suppress(this.loadBalancer, {
       "AwsSolutions-ELB2":
@@ -166,14 +189,14 @@ export class IngressService extends Construct {
       });
       this.targetGroups.push(
         listener.addTargets(`Ingress${port}`, {
-          port: SMTP_PORT,
+          port: CONTAINER_PORT,
           protocol: elbv2.Protocol.TCP,
           preserveClientIp: true,
           deregistrationDelay: Duration.seconds(60),
           targets: [
             this.service.loadBalancerTarget({
               containerName: container.containerName,
-              containerPort: SMTP_PORT,
+              containerPort: CONTAINER_PORT,
             }),
           ],
           healthCheck: {
@@ -225,7 +248,7 @@ export class IngressService extends Construct {
   /** Submit passwords of the postoffices this gateway sends for, from Secrets Manager. */
   private passwords(config: Config, gw: Gateway): Record<string, ecs.Secret> {
     const secrets: Record<string, ecs.Secret> = {};
-    for (const user of this.submitUsers(config, gw, true)) {
+    for (const user of this.submitUsers(config, gw)) {
       const secret = secretsmanager.Secret.fromSecretNameV2(
         this,
         `Password-${user.passwordEnv}`,
@@ -236,17 +259,22 @@ export class IngressService extends Construct {
     return secrets;
   }
 
-  /** The other postoffices' password variables, empty: nobody can authenticate for them here. */
-  private unusedPasswords(config: Config, gw: Gateway): Record<string, string> {
-    const own = new Set(this.submitUsers(config, gw, true).map((u) => u.passwordEnv));
-    const others = this.submitUsers(config, gw, false).filter((u) => !own.has(u.passwordEnv));
-    return Object.fromEntries(others.map((u) => [u.passwordEnv, ""]));
+  /**
+   * The STARTTLS certificate chain and key (PEM) from one Secrets Manager secret with JSON keys
+   * `cert` and `key`, as MAILBAG_TLS_CERT / MAILBAG_TLS_KEY (the variables the ingress reads).
+   */
+  private certificate(settings: AwsSection["ingress"]): Record<string, ecs.Secret> {
+    if (!settings.tlsSecret) return {};
+    const secret = secretsmanager.Secret.fromSecretNameV2(this, "Tls", settings.tlsSecret);
+    return {
+      MAILBAG_TLS_CERT: ecs.Secret.fromSecretsManager(secret, "cert"),
+      MAILBAG_TLS_KEY: ecs.Secret.fromSecretsManager(secret, "key"),
+    };
   }
 
-  private submitUsers(config: Config, gw: Gateway, own: boolean) {
+  /** The submit users of the postoffices this gateway sends for (the others cannot log in here). */
+  private submitUsers(config: Config, gw: Gateway) {
     const sendsFor = new Set(gatewayRoles(gw).sends ? gw.postoffices : []);
-    return config.postoffices
-      .filter((po) => sendsFor.has(po.id) === own)
-      .flatMap((po) => po.submit.users);
+    return config.postoffices.filter((po) => sendsFor.has(po.id)).flatMap((po) => po.submit.users);
   }
 }

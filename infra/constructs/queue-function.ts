@@ -1,8 +1,21 @@
 /**
  * A router or delivery function: the handler in functions/<name>/index.ts bundled by esbuild
  * (locally, never in Docker) as one ESM file with source maps, Node.js 24 on ARM64, fed by its
- * FIFO queue with partial batch failures. Its role starts empty: logs to its own log group,
- * the directory object, the queue it consumes; the stack grants the rest one by one.
+ * FIFO queue one record at a time. Its role starts empty: logs to its own log group, the
+ * directory objects, the queue it consumes; the stack grants the rest one by one.
+ *
+ * Batch size 1: every record Lambda receives counts toward the queue's maxReceiveCount, whether
+ * the handler reached it or not. With batches of 10 from the gateway's one FIFO group, a record
+ * that keeps failing is received with up to nine later records each time; the handler has to
+ * report those as failed too (order), so they reach maxReceiveCount together with it and follow
+ * it into the dead-letter queue, though nothing was wrong with them. Reporting only the failing
+ * record would let Lambda delete the later ones unprocessed, or deliver them out of order. One
+ * record per batch is the only way the receive count stays the failing record's own
+ * (https://docs.aws.amazon.com/lambda/latest/dg/services-sqs-errorhandling.html). The cost is an
+ * invocation per message, which is what the gateway's one-at-a-time line does anyway.
+ *
+ * The log group has no fixed name: it is retained on deletion, and a retained, named log group
+ * makes the next create after a rollback fail ("The specified log group already exists").
  */
 import { join } from "node:path";
 import type { Duration } from "aws-cdk-lib";
@@ -11,13 +24,18 @@ import * as lambda from "aws-cdk-lib/aws-lambda";
 import { SqsEventSource } from "aws-cdk-lib/aws-lambda-event-sources";
 import * as nodejs from "aws-cdk-lib/aws-lambda-nodejs";
 import * as logs from "aws-cdk-lib/aws-logs";
-import type * as s3 from "aws-cdk-lib/aws-s3";
 import type * as sqs from "aws-cdk-lib/aws-sqs";
 import { Construct } from "constructs";
 import { REPO_ROOT } from "../config.ts";
+import type { DirectoryReader } from "../directory-stack.ts";
 
 export interface QueueFunctionProps {
   readonly functionName: string;
+  /** MAILBAG_GATEWAY: the gateway whose bucket MAILBAG_BUCKET names. */
+  readonly gateway: string;
+  readonly bucketName: string;
+  /** Reserved (and event source maximum) concurrency; null: none reserved. */
+  readonly reservedConcurrency: number | null;
   /** Folder under functions/ holding index.ts with the exported `handler`. */
   readonly entry: "router" | "deliver";
   readonly memoryMB: number;
@@ -25,7 +43,7 @@ export interface QueueFunctionProps {
   readonly queue: sqs.IQueue;
   /** Must not exceed the queue's visibility timeout (Lambda refuses the event source mapping). */
   readonly timeout: Duration;
-  readonly directory: { readonly bucket: s3.IBucket; readonly key: string; readonly url: string };
+  readonly directory: { readonly reader: DirectoryReader; readonly key: string };
 }
 
 export class QueueFunction extends Construct {
@@ -33,10 +51,7 @@ export class QueueFunction extends Construct {
 
   constructor(scope: Construct, id: string, props: QueueFunctionProps) {
     super(scope, id);
-    const logGroup = new logs.LogGroup(this, "Logs", {
-      logGroupName: `/aws/lambda/${props.functionName}`,
-      retention: props.logRetentionDays,
-    });
+    const logGroup = new logs.LogGroup(this, "Logs", { retention: props.logRetentionDays });
     const role = new iam.Role(this, "Role", {
       assumedBy: new iam.ServicePrincipal("lambda.amazonaws.com"),
       description: `${props.functionName}: its queue, its bucket prefixes, the directory`,
@@ -57,10 +72,15 @@ export class QueueFunction extends Construct {
       architecture: lambda.Architecture.ARM_64,
       memorySize: props.memoryMB,
       timeout: props.timeout,
+      ...(props.reservedConcurrency === null
+        ? {}
+        : { reservedConcurrentExecutions: props.reservedConcurrency }),
       role,
       logGroup,
       environment: {
-        MAILBAG_DIRECTORY: props.directory.url,
+        MAILBAG_DIRECTORY: `s3://${props.directory.reader.bucket.bucketName}/${props.directory.key}`,
+        MAILBAG_GATEWAY: props.gateway,
+        MAILBAG_BUCKET: props.bucketName,
         NODE_OPTIONS: "--enable-source-maps",
       },
       bundling: {
@@ -77,14 +97,16 @@ export class QueueFunction extends Construct {
         externalModules: [],
       },
     });
-    role.addToPolicy(
-      new iam.PolicyStatement({
-        actions: ["s3:GetObject"],
-        resources: [props.directory.bucket.arnForObjects(props.directory.key)],
-      }),
-    );
+    props.directory.reader.grantRead(role);
     this.fn.addEventSource(
-      new SqsEventSource(props.queue, { batchSize: 10, reportBatchItemFailures: true }),
+      new SqsEventSource(props.queue, {
+        batchSize: 1,
+        reportBatchItemFailures: true,
+        // Never more pollers than reserved executions: a throttled batch counts as a receive.
+        ...(props.reservedConcurrency === null
+          ? {}
+          : { maxConcurrency: props.reservedConcurrency }),
+      }),
     );
   }
 }

@@ -31,6 +31,8 @@ test("aws section: every key optional, defaults as documented", () => {
     routerMemoryMB: 128,
     deliverMemoryMB: 128,
     logRetentionDays: 30,
+    timeoutSeconds: 60,
+    reservedConcurrency: 2,
   });
   assert.deepEqual(aws.ingress, {
     cpu: 256,
@@ -38,9 +40,13 @@ test("aws section: every key optional, defaults as documented", () => {
     minTasks: 2,
     maxTasks: 6,
     connectionsPerTask: 200,
+    elasticIps: true,
   });
   assert.deepEqual(aws.alarms, { oldestMessageSeconds: 900 });
   assert.equal(aws.dns, undefined);
+  assert.equal(aws.sharedVpc, false);
+  // The defaults object equals what parsing an empty section yields (no drift between the two).
+  assert.deepEqual(awsSection.parse({ functions: {}, ingress: {} }), aws);
 });
 
 test("aws section: unknown keys and bad values are refused, naming the field", () => {

@@ -9,6 +9,8 @@ import { defineLayout, type Layout } from "../../infra/layout.ts";
 
 export interface Synthesized {
   readonly deploy: DeployConfig;
+  /** The cloud assembly directory (templates, staged assets). */
+  readonly outdir: string;
   readonly layout: Layout;
   readonly stackNames: string[];
   readonly directory: Template;
@@ -25,22 +27,33 @@ export function synthExample(name: string, bundle = false): Synthesized {
   const key = `${name}:${bundle}`;
   const hit = cache.get(key);
   if (hit) return hit;
-  const deploy = loadDeployConfig(join(REPO_ROOT, "examples", `${name}.json`));
-  const app = new App({
-    outdir: mkdtempSync(join(tmpdir(), "mailbag-infra-test-")),
-    context: bundle ? {} : { "aws:cdk:bundling-stacks": [] },
+  const result = synthConfig(loadDeployConfig(join(REPO_ROOT, "examples", `${name}.json`)), {
+    bundle,
   });
-  const layout = defineLayout(app, deploy);
+  cache.set(key, result);
+  return result;
+}
+
+/** Any config through the real layout (cdk-nag included unless `nag: false`). */
+export function synthConfig(
+  deploy: DeployConfig,
+  opts: { bundle?: boolean; nag?: boolean } = {},
+): Synthesized {
+  const outdir = mkdtempSync(join(tmpdir(), "mailbag-infra-test-"));
+  const app = new App({
+    outdir,
+    context: opts.bundle ? {} : { "aws:cdk:bundling-stacks": [] },
+  });
+  const layout = defineLayout(app, deploy, { nag: opts.nag ?? true });
   const assembly = app.synth();
-  const result: Synthesized = {
+  return {
     deploy,
+    outdir,
     layout,
     stackNames: assembly.stacks.map((s) => s.stackName).sort(),
     directory: Template.fromStack(layout.directory),
     gateways: new Map([...layout.gateways].map(([id, stack]) => [id, Template.fromStack(stack)])),
   };
-  cache.set(key, result);
-  return result;
 }
 
 export interface Statement {
@@ -84,7 +97,7 @@ export function describeResource(resource: unknown): string {
   const r = resource as Record<string, unknown>;
   if (r["Fn::GetAtt"]) return `<${(r["Fn::GetAtt"] as string[])[0]}>`;
   if (r.Ref) return `<${r.Ref as string}>`;
-  if (r["Fn::ImportValue"]) return `<import>`;
+  if (r["Fn::ImportValue"]) return `<import:${describeResource(r["Fn::ImportValue"])}>`;
   if (r["Fn::Sub"]) return String(r["Fn::Sub"]);
   if (r["Fn::Join"]) {
     const [sep, parts] = r["Fn::Join"] as [string, unknown[]];

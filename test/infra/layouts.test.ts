@@ -6,7 +6,6 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { Match } from "aws-cdk-lib/assertions";
-import { gatewayResources } from "../../core/names.ts";
 import { synthExample } from "./helpers.ts";
 
 const LAYOUTS: Record<string, { stacks: string[]; modes: Record<string, string> }> = {
@@ -42,11 +41,14 @@ const LAYOUTS: Record<string, { stacks: string[]; modes: Record<string, string> 
   },
 };
 
-/** What a gateway stack holds, by mode (alarms: 2 per queue, 1 per target group, 2 for scaling). */
+/**
+ * What a gateway stack holds, by mode. Alarms: 2 per queue (dead letters, oldest message), 2 per
+ * function (errors, throttles), 1 per target group, 1 running-task count, 2 for scaling.
+ */
 const EXPECTED = {
-  both: { queues: 4, functions: 2, listeners: [25, 587], alarms: 2 * 2 + 2 + 2 },
-  send: { queues: 4, functions: 2, listeners: [587], alarms: 2 * 2 + 1 + 2 },
-  receive: { queues: 2, functions: 1, listeners: [25], alarms: 1 * 2 + 1 + 2 },
+  both: { queues: 4, functions: 2, listeners: [25, 587], alarms: 2 * 2 + 2 * 2 + 2 + 1 + 2 },
+  send: { queues: 4, functions: 2, listeners: [587], alarms: 2 * 2 + 2 * 2 + 1 + 1 + 2 },
+  receive: { queues: 2, functions: 1, listeners: [25], alarms: 1 * 2 + 1 * 2 + 1 + 1 + 2 },
 } as const;
 
 for (const [name, want] of Object.entries(LAYOUTS)) {
@@ -65,10 +67,9 @@ for (const [name, want] of Object.entries(LAYOUTS)) {
     });
 
     test("the directory publishes the config at a content-addressed key", () => {
-      const { directory, deploy } = synth();
+      const { directory } = synth();
       directory.resourceCountIs("AWS::S3::Bucket", 1);
       directory.hasResourceProperties("AWS::S3::Bucket", {
-        BucketName: `${deploy.config.prefix}-directory`,
         VersioningConfiguration: { Status: "Enabled" },
       });
       directory.resourceCountIs("Custom::CDKBucketDeployment", 1);
@@ -82,9 +83,7 @@ for (const [name, want] of Object.entries(LAYOUTS)) {
         const { gateways, deploy } = synth();
         const t = gateways.get(id);
         assert.ok(t, `no stack for ${id}`);
-        const names = gatewayResources(deploy.config.prefix, id);
         t.resourceCountIs("AWS::S3::Bucket", 1);
-        t.hasResourceProperties("AWS::S3::Bucket", { BucketName: names.bucket });
         t.resourceCountIs("AWS::SQS::Queue", counts.queues);
         const functions = t.findResources("AWS::Lambda::Function", {
           Properties: { FunctionName: Match.stringLikeRegexp(`^${deploy.config.prefix}-${id}-`) },

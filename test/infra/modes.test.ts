@@ -4,14 +4,23 @@
  * (`both`, SES with a configuration set, MX records).
  */
 import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import { describe, test } from "node:test";
 import { App } from "aws-cdk-lib";
 import { Match, Template } from "aws-cdk-lib/assertions";
 import { parseConfig } from "../../core/config.ts";
 import { gatewayResources } from "../../core/names.ts";
-import { deployConfig } from "../../infra/config.ts";
+import { deployConfig, REPO_ROOT } from "../../infra/config.ts";
 import { defineLayout } from "../../infra/layout.ts";
-import { actions, resources, roleStatements, statements, synthExample } from "./helpers.ts";
+import {
+  actions,
+  resources,
+  roleStatements,
+  statements,
+  synthConfig,
+  synthExample,
+} from "./helpers.ts";
 
 function gateway(layout: string, id: string): Template {
   const t = synthExample(layout).gateways.get(id);
@@ -20,6 +29,15 @@ function gateway(layout: string, id: string): Template {
 }
 
 const DATA = /^(s3|sqs):/;
+const DIRECTORY_OBJECTS =
+  "arn:<AWS::Partition>:s3:::<import:Mailbag-example-single-directory-bucket>/directory/*";
+
+/** The dedicated layout with Route 53 zones (the example itself has no placeholder zone id). */
+const dedicatedWithDns = () => {
+  const raw = JSON.parse(readFileSync(join(REPO_ROOT, "examples", "dedicated.json"), "utf8"));
+  raw.aws.dns = { zones: [{ id: "Z0123456789ABCDEFGHIJ", name: "company.example" }] };
+  return synthConfig(deployConfig(raw), { nag: false }).gateways;
+};
 
 /** action → the resources the single layout's role `rolePrefix` has it on. */
 function granted(rolePrefix: string): (action: string) => string[] {
@@ -48,15 +66,16 @@ describe("least privilege", () => {
     }
   }
 
-  test("router: reads messages/*, writes inbound/*, sends to its own delivery queue only", () => {
+  test("router: reads messages/*, writes inbound/* and status records, sends to its own delivery queue only", () => {
     const by = granted("RouterRole");
     const reads = by("s3:GetObject");
     assert.equal(reads.length, 2);
     assert.ok(reads.includes("<MailbagBucketC35588E8>/messages/*"));
-    assert.ok(
-      reads.some((r) => /:s3:::example-single-directory\/directory\/[0-9a-f]{16}\.json$/.test(r)),
-    );
-    assert.deepEqual(by("s3:PutObject"), ["<MailbagBucketC35588E8>/inbound/*"]);
+    assert.ok(reads.includes(DIRECTORY_OBJECTS), String(reads));
+    assert.deepEqual(by("s3:PutObject").sort(), [
+      "<MailbagBucketC35588E8>/inbound/*",
+      "<MailbagBucketC35588E8>/messages/*.status.json",
+    ]);
     assert.deepEqual(by("sqs:SendMessage"), ["<QueuesdeliverB7E7AE7E>"]);
     assert.deepEqual(by("sqs:ReceiveMessage"), ["<QueuesrouteF85C9666>"]);
     assert.deepEqual(by("s3:DeleteObject"), []);
@@ -70,11 +89,11 @@ describe("least privilege", () => {
     assert.deepEqual(by("sqs:SendMessage"), []);
   });
 
-  test("ingress task: puts and deletes messages/*, sends to its own route queue only", () => {
+  test("ingress task: puts and deletes messages/*, reads the directory, sends to its own route queue only", () => {
     const by = granted("IngressTaskTaskRole");
     for (const a of ["s3:PutObject", "s3:DeleteObject", "s3:AbortMultipartUpload"])
       assert.deepEqual(by(a), ["<MailbagBucketC35588E8>/messages/*"], a);
-    assert.deepEqual(by("s3:GetObject"), []);
+    assert.deepEqual(by("s3:GetObject"), [DIRECTORY_OBJECTS]);
     assert.deepEqual(by("sqs:SendMessage"), ["<QueuesrouteF85C9666>"]);
   });
 
@@ -107,6 +126,13 @@ describe("least privilege", () => {
 
 describe("receive-only gateway", () => {
   const recv = () => gateway("dedicated", "RECV");
+  let dns: ReturnType<typeof dedicatedWithDns> | undefined;
+  const withDns = (id: string) => {
+    dns ??= dedicatedWithDns();
+    const t = dns.get(id);
+    assert.ok(t);
+    return t;
+  };
 
   test("has no delivery function, no delivery queue and no SES permission", () => {
     const t = recv();
@@ -132,9 +158,12 @@ describe("receive-only gateway", () => {
   });
 
   test("listens on 25 only and publishes MX records for its postoffices", () => {
-    const t = recv();
-    t.resourceCountIs("AWS::ElasticLoadBalancingV2::Listener", 1);
-    t.hasResourceProperties("AWS::ElasticLoadBalancingV2::Listener", { Port: 25, Protocol: "TCP" });
+    recv().resourceCountIs("AWS::ElasticLoadBalancingV2::Listener", 1);
+    recv().hasResourceProperties("AWS::ElasticLoadBalancingV2::Listener", {
+      Port: 25,
+      Protocol: "TCP",
+    });
+    const t = withDns("RECV");
     t.resourceCountIs("AWS::Route53::RecordSet", 4);
     for (const domain of ["hq", "sales", "eng"]) {
       t.hasResourceProperties("AWS::Route53::RecordSet", {
@@ -163,7 +192,8 @@ describe("send-only gateway", () => {
   });
 
   test("publishes no MX record (it receives for nobody), only its host name", () => {
-    const t = send();
+    const t = dedicatedWithDns().get("SEND");
+    assert.ok(t);
     t.resourceCountIs("AWS::Route53::RecordSet", 1);
     t.hasResourceProperties("AWS::Route53::RecordSet", {
       Name: "smtp-out.company.example.",
@@ -171,12 +201,11 @@ describe("send-only gateway", () => {
     });
   });
 
-  test("its router has no inbound routing: no write to the bucket at all", () => {
+  test("its router has no inbound routing: it writes only status records (refused recipients)", () => {
     const s = roleStatements(send(), "RouterRole");
-    assert.deepEqual(
-      s.filter((x) => actions(x).includes("s3:PutObject")),
-      [],
-    );
+    assert.deepEqual(s.filter((x) => actions(x).includes("s3:PutObject")).flatMap(resources), [
+      "<MailbagBucketC35588E8>/messages/*.status.json",
+    ]);
   });
 
   test("delivers through SES as its postoffices' identities", () => {
@@ -188,7 +217,7 @@ describe("send-only gateway", () => {
 });
 
 describe("queues and functions", () => {
-  test("FIFO queues: explicit deduplication, SSE-SQS, DLQ with maxReceiveCount from config", () => {
+  test("FIFO queues: explicit deduplication, SSE-SQS, 6x function timeout, DLQ with maxReceiveCount from config", () => {
     const { gateways, deploy } = synthExample("multiple");
     const t = gateways.get("EAST");
     assert.ok(t);
@@ -199,7 +228,7 @@ describe("queues and functions", () => {
         FifoQueue: true,
         ContentBasedDeduplication: false,
         SqsManagedSseEnabled: true,
-        VisibilityTimeout: 120,
+        VisibilityTimeout: 360,
         MessageRetentionPeriod: 1209600,
         RedrivePolicy: { maxReceiveCount: 8, deadLetterTargetArn: Match.anyValue() },
       });
@@ -213,16 +242,17 @@ describe("queues and functions", () => {
     t.resourceCountIs("AWS::SQS::QueuePolicy", 4);
   });
 
-  test("event sources: batches of 10 with ReportBatchItemFailures", () => {
+  test("event sources: one record per batch, ReportBatchItemFailures, concurrency capped", () => {
     const t = gateway("single", "GW1");
     t.resourceCountIs("AWS::Lambda::EventSourceMapping", 2);
     t.allResourcesProperties("AWS::Lambda::EventSourceMapping", {
-      BatchSize: 10,
+      BatchSize: 1,
       FunctionResponseTypes: ["ReportBatchItemFailures"],
+      ScalingConfig: { MaximumConcurrency: 2 },
     });
   });
 
-  test("functions: nodejs24.x on arm64, 128 MB, timeout within the visibility timeout", () => {
+  test("functions: nodejs24.x on arm64, 128 MB, 60 s, reserved concurrency, their own bucket", () => {
     const { gateways, deploy } = synthExample("multiple");
     const t = gateways.get("WEST");
     assert.ok(t);
@@ -232,10 +262,22 @@ describe("queues and functions", () => {
         Runtime: "nodejs24.x",
         Architectures: ["arm64"],
         MemorySize: 128,
-        Timeout: 120,
+        Timeout: 60,
+        ReservedConcurrentExecutions: 2,
         Environment: {
           Variables: Match.objectLike({
-            MAILBAG_DIRECTORY: `s3://example-multiple-directory/directory/${deploy.hash}.json`,
+            MAILBAG_DIRECTORY: {
+              "Fn::Join": [
+                "",
+                [
+                  "s3://",
+                  { "Fn::ImportValue": "Mailbag-example-multiple-directory-bucket" },
+                  `/directory/${deploy.hash}.json`,
+                ],
+              ],
+            },
+            MAILBAG_GATEWAY: "WEST",
+            MAILBAG_BUCKET: { Ref: Match.stringLikeRegexp("^MailbagBucket") },
           }),
         },
       });
@@ -286,7 +328,7 @@ describe("mailbag bucket and ingress", () => {
     const t = gateway("single", "GW1");
     t.resourceCountIs("AWS::ElasticLoadBalancingV2::TargetGroup", 2);
     t.allResourcesProperties("AWS::ElasticLoadBalancingV2::TargetGroup", {
-      Port: 25,
+      Port: 2525,
       Protocol: "TCP",
       TargetType: "ip",
       HealthCheckProtocol: "TCP",
@@ -298,15 +340,14 @@ describe("mailbag bucket and ingress", () => {
       RuntimePlatform: { CpuArchitecture: "ARM64", OperatingSystemFamily: "LINUX" },
       ContainerDefinitions: [
         Match.objectLike({
-          PortMappings: [{ ContainerPort: 25, Protocol: "tcp" }],
-          SystemControls: [{ Namespace: "net.ipv4.ip_unprivileged_port_start", Value: "0" }],
+          PortMappings: [{ ContainerPort: 2525, Protocol: "tcp" }],
           Environment: Match.arrayWith([{ Name: "MAILBAG_GATEWAY", Value: "GW1" }]),
         }),
       ],
     });
     t.hasResourceProperties("AWS::EC2::SecurityGroupIngress", {
-      FromPort: 25,
-      ToPort: 25,
+      FromPort: 2525,
+      ToPort: 2525,
       SourceSecurityGroupId: Match.anyValue(),
     });
     t.hasResourceProperties("AWS::ApplicationAutoScaling::ScalableTarget", {
@@ -315,16 +356,33 @@ describe("mailbag bucket and ingress", () => {
     });
   });
 
-  test("submit passwords: own postoffices' from Secrets Manager, others' empty", () => {
+  test("secrets: own postoffices' submit passwords and the TLS certificate, nothing else", () => {
     const t = gateway("multiple-dedicated", "SEND1");
-    t.hasResourceProperties("AWS::ECS::TaskDefinition", {
-      ContainerDefinitions: [
-        Match.objectLike({
-          Secrets: [Match.objectLike({ Name: "MAILBAG_HQ_PASSWORD" })],
-          Environment: Match.arrayWith([{ Name: "MAILBAG_ENG_PASSWORD", Value: "" }]),
-        }),
-      ],
-    });
+    const [task] = Object.values(t.findResources("AWS::ECS::TaskDefinition"));
+    const container = (
+      task as {
+        Properties: {
+          ContainerDefinitions: {
+            Secrets: { Name: string; ValueFrom: unknown }[];
+            Environment: { Name: string }[];
+          }[];
+        };
+      }
+    ).Properties.ContainerDefinitions[0];
+    assert.ok(container);
+    assert.deepEqual(container.Secrets.map((s) => s.Name).sort(), [
+      "MAILBAG_HQ_PASSWORD",
+      "MAILBAG_TLS_CERT",
+      "MAILBAG_TLS_KEY",
+    ]);
+    // The TLS variables are the `cert` and `key` JSON fields of the one configured secret.
+    const tls = container.Secrets.filter((s) => s.Name.startsWith("MAILBAG_TLS_"));
+    for (const s of tls)
+      assert.match(JSON.stringify(s.ValueFrom), /:secret:example-multided\/tls:(cert|key)::"/);
+    assert.deepEqual(
+      container.Environment.filter((e) => e.Name.endsWith("_PASSWORD")),
+      [],
+    );
   });
 });
 
@@ -366,7 +424,7 @@ describe("backbone and hubs", () => {
         ...raw.postoffices,
         { id: "BRANCH", domain: "branch.company.example", via: "PARIS" },
       ],
-      aws: { dns: { zones: [{ id: "Z0EXAMPLE00000000001", name: "company.example" }] } },
+      aws: { dns: { zones: [{ id: "Z0123456789ABCDEFGHIJ", name: "company.example" }] } },
     };
     stackOf(hub, "PARISIN").hasResourceProperties("AWS::Route53::RecordSet", {
       Name: "branch.company.example.",
