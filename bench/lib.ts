@@ -123,8 +123,11 @@ export function sampleRss(pid: number, ms = 20): { stop(): number } {
 
 export interface CountingSink {
   readonly url: string;
-  /** Messages received so far, each with its size and the sha256 of what follows our Received header. */
-  readonly received: { size: number; bodySha256: string }[];
+  /**
+   * Messages received so far, each with its size, the sha256 of what follows our Received header,
+   * its Subject and when it arrived (performance.now()).
+   */
+  readonly received: { size: number; bodySha256: string; subject: string; at: number }[];
   close(): Promise<void>;
 }
 
@@ -156,7 +159,13 @@ export async function countingSink(): Promise<CountingSink> {
         }
       });
       stream.on("end", () => {
-        received.push({ size, bodySha256: hash.digest("hex") });
+        const subject = /\r\nSubject: ([^\r]*)/.exec(head.subarray(0, 4096).toString("latin1"));
+        received.push({
+          size,
+          bodySha256: hash.digest("hex"),
+          subject: subject?.[1] ?? "",
+          at: performance.now(),
+        });
         cb(null, "2.0.0 Ok");
       });
     },
