@@ -179,7 +179,7 @@ function checkDelivered(sink: CountingSink, from: number, expected: number): str
 }
 
 function printCalls(calls: Record<string, number>, relayed: number): number {
-  const parts = ["ingress", "route", "deliver"];
+  const parts = ["ingress", "route", "deliver", "push"];
   let after = 0;
   for (const part of parts) {
     const ops = Object.entries(calls)
@@ -194,7 +194,7 @@ function printCalls(calls: Record<string, number>, relayed: number): number {
     );
   }
   console.log(
-    `    after the 250 (route + deliver): ${after.toFixed(2)} AWS calls per relayed message`,
+    `    after the 250 (route + deliver + push): ${after.toFixed(2)} AWS calls per relayed message`,
   );
   return after;
 }
