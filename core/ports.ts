@@ -35,6 +35,20 @@ export interface JobQueue {
    * (https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/FIFO-queues-exactly-once-processing.html).
    */
   send(queueName: string, body: unknown, groupId: string, deduplicationId: string): Promise<void>;
+  /**
+   * Sends FIFO messages in this order, up to ten per call (SendMessageBatch). Resolves with how
+   * many of them, counted from the first, are known to be on the queue: all of them, or fewer
+   * when an entry failed (that one and everything after it must be sent again; resending those
+   * that did get through is a no-op thanks to their deduplication ids). Rejects when nothing
+   * is known.
+   */
+  sendBatch(queueName: string, jobs: readonly QueuedJob[]): Promise<number>;
+}
+
+export interface QueuedJob {
+  readonly body: unknown;
+  readonly groupId: string;
+  readonly deduplicationId: string;
 }
 
 /** The outcome of one SMTP transaction with the smart host, per recipient. */

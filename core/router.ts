@@ -8,8 +8,9 @@
  * deduplication id made of the message id and its next hop.
  */
 import { parseEnvelope, parseStatus, type RouteJob } from "./envelope.ts";
+import { BackendUnavailableError } from "./errors.ts";
 import { keys, pushGroup } from "./names.ts";
-import type { JobQueue, MailbagStore } from "./ports.ts";
+import type { JobQueue, MailbagStore, QueuedJob } from "./ports.ts";
 import { type AddressMap, routeRecipient } from "./routing.ts";
 
 export interface RouterDeps {
@@ -44,9 +45,81 @@ const add = (groups: Record<string, string[]>, key: string, rcpt: string) => {
   groups[key] = list;
 };
 
+/** One route job's outcome and the delivery jobs it still has to queue, in order. */
+interface Planned {
+  readonly outcome: RouteOutcome;
+  readonly deliveries: QueuedJob[];
+}
+
 export async function routeMessage(deps: RouterDeps, job: RouteJob): Promise<RouteOutcome> {
-  const raw = await deps.store.getJson(keys.envelope(job.id));
-  if (raw === undefined) return { kind: "abandoned" };
+  const planned = await planRoute(deps, job, deps.store.getJson(keys.envelope(job.id)));
+  for (const d of planned.deliveries)
+    await deps.queue.send(deps.deliverQueue, d.body, d.groupId, d.deduplicationId);
+  return planned.outcome;
+}
+
+export type BatchResult =
+  | { readonly ok: true; readonly outcome: RouteOutcome }
+  | { readonly ok: false; readonly error: unknown };
+
+/**
+ * A FIFO batch of one gateway's route jobs: ordered, not serial. Every envelope is read at once
+ * (the stored envelope stays the ingress's commit mark: without it the attempt was refused),
+ * the messages are routed in order, and all their delivery jobs go out in order with one batch
+ * call. Returns a result per job up to the first failure; the caller fails that job and every
+ * later one of the group, so they are routed again, in order (resent delivery jobs are no-ops:
+ * same deduplication ids).
+ */
+export async function routeBatch(
+  deps: RouterDeps,
+  jobs: readonly RouteJob[],
+): Promise<BatchResult[]> {
+  const envelopes = jobs.map((job) => {
+    const read = deps.store.getJson(keys.envelope(job.id));
+    read.catch(() => undefined); // awaited below in order; a failure must not go unhandled first
+    return read;
+  });
+  const results: BatchResult[] = [];
+  const deliveries: { index: number; job: QueuedJob }[] = [];
+  for (const [index, job] of jobs.entries()) {
+    try {
+      const planned = await planRoute(deps, job, envelopes[index] ?? Promise.resolve(undefined));
+      results.push({ ok: true, outcome: planned.outcome });
+      for (const d of planned.deliveries) deliveries.push({ index, job: d });
+    } catch (error) {
+      results.push({ ok: false, error });
+      break;
+    }
+  }
+  if (deliveries.length === 0) return results;
+  let sent = 0;
+  let error: unknown;
+  try {
+    sent = await deps.queue.sendBatch(
+      deps.deliverQueue,
+      deliveries.map((d) => d.job),
+    );
+  } catch (err) {
+    error = err;
+  }
+  const firstUnsent = deliveries[sent];
+  if (firstUnsent) {
+    results.length = firstUnsent.index;
+    results.push({
+      ok: false,
+      error: error ?? new BackendUnavailableError("delivery job not queued, retrying"),
+    });
+  }
+  return results;
+}
+
+async function planRoute(
+  deps: RouterDeps,
+  job: RouteJob,
+  envelopeRead: Promise<unknown>,
+): Promise<Planned> {
+  const raw = await envelopeRead;
+  if (raw === undefined) return { outcome: { kind: "abandoned" }, deliveries: [] };
   const envelope = parseEnvelope(raw);
   const inbound: Record<string, string[]> = {};
   const hops: Record<string, string[]> = {};
@@ -74,16 +147,13 @@ export async function routeMessage(deps: RouterDeps, job: RouteJob): Promise<Rou
   }
   if (Object.keys(refused).length > 0) await recordRefused(deps, job.id, refused);
   // One delivery job per next hop, so each is one SMTP transaction (nextHopTransport).
-  for (const [hop, recipients] of Object.entries(hops)) {
-    await deps.queue.send(
-      deps.deliverQueue,
-      { v: 1, id: job.id, gateway: envelope.gateway, recipients },
-      envelope.gateway,
-      hop ? `${job.id}.${hop}` : job.id,
-    );
-  }
+  const deliveries = Object.entries(hops).map(([hop, recipients]) => ({
+    body: { v: 1, id: job.id, gateway: envelope.gateway, recipients },
+    groupId: envelope.gateway,
+    deduplicationId: hop ? `${job.id}.${hop}` : job.id,
+  }));
   const { "": outbound = [], ...backbone } = hops;
-  return { kind: "routed", inbound, outbound, backbone, refused };
+  return { outcome: { kind: "routed", inbound, outbound, backbone, refused }, deliveries };
 }
 
 /** Refused recipients are failed for good; bounces are built from the status record. */

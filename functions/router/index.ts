@@ -1,20 +1,35 @@
-/** Router Lambda: SQS FIFO route queue → inbound mailbags / delivery queue. */
+/** Router Lambda: SQS FIFO route queue → inbound mailbags / delivery queue, a batch at a time. */
 import middy from "@middy/core";
 import type { SQSBatchResponse, SQSEvent } from "aws-lambda";
-import { parseJson, parseRouteJob } from "../../core/envelope.ts";
-import { routeMessage } from "../../core/router.ts";
-import { log } from "../shared/log.ts";
-import { fifoBatch, type RuntimeContext, withRuntime } from "../shared/middleware.ts";
+import { parseJson, parseRouteJob, type RouteJob } from "../../core/envelope.ts";
+import { routeBatch } from "../../core/router.ts";
+import { describeError, log } from "../shared/log.ts";
+import { type RuntimeContext, withRuntime } from "../shared/middleware.ts";
 
 export const handler = middy<SQSEvent, SQSBatchResponse, Error, RuntimeContext>()
   .use(withRuntime())
-  .handler(
-    fifoBatch("route", async (record, runtime) => {
-      const job = parseRouteJob(parseJson("route job", record.body));
-      const outcome = await routeMessage(runtime.routerDeps(job.gateway), job);
-      log.info(outcome.kind === "abandoned" ? "route-abandoned" : "routed", {
-        id: job.id,
-        ...outcome,
-      });
-    }),
-  );
+  .handler(async (event, context) => {
+    const jobs: RouteJob[] = [];
+    let failure: unknown;
+    try {
+      for (const r of event.Records) jobs.push(parseRouteJob(parseJson("route job", r.body)));
+    } catch (err) {
+      failure = err;
+    }
+    // A route queue is one gateway's, one FIFO group: from the first failure on, all is retried.
+    const gateway = jobs[0]?.gateway;
+    const results = gateway ? await routeBatch(context.runtime.routerDeps(gateway), jobs) : [];
+    for (const [i, r] of results.entries()) {
+      if (r.ok)
+        log.info(r.outcome.kind === "abandoned" ? "route-abandoned" : "routed", {
+          id: jobs[i]?.id,
+          ...r.outcome,
+        });
+      else failure = r.error;
+    }
+    const done = results.filter((r) => r.ok).length;
+    const failed = event.Records.slice(done);
+    if (failed[0])
+      log.warn("route-failed", { messageId: failed[0].messageId, ...describeError(failure) });
+    return { batchItemFailures: failed.map((r) => ({ itemIdentifier: r.messageId })) };
+  });

@@ -1,5 +1,10 @@
 /** JobQueue over SQS FIFO queues, resolving names to URLs once per process. */
-import { GetQueueUrlCommand, SendMessageCommand, type SQSClient } from "@aws-sdk/client-sqs";
+import {
+  GetQueueUrlCommand,
+  SendMessageBatchCommand,
+  SendMessageCommand,
+  type SQSClient,
+} from "@aws-sdk/client-sqs";
 import type { JobQueue } from "../../core/ports.ts";
 
 export function queueUrlResolver(sqs: SQSClient): (name: string) => Promise<string> {
@@ -30,6 +35,31 @@ export function sqsQueue(sqs: SQSClient, resolve = queueUrlResolver(sqs)): JobQu
           MessageDeduplicationId: deduplicationId,
         }),
       );
+    },
+    async sendBatch(queueName, jobs) {
+      const url = await resolve(queueName);
+      let sent = 0;
+      // SendMessageBatch takes at most ten entries; each call waits for the one before, so the
+      // queue holds them in this order
+      // (https://docs.aws.amazon.com/AWSSimpleQueueService/latest/APIReference/API_SendMessageBatch.html).
+      for (let start = 0; start < jobs.length; start += 10) {
+        const chunk = jobs.slice(start, start + 10);
+        const res = await sqs.send(
+          new SendMessageBatchCommand({
+            QueueUrl: url,
+            Entries: chunk.map((job, i) => ({
+              Id: String(i),
+              MessageBody: JSON.stringify(job.body),
+              MessageGroupId: job.groupId,
+              MessageDeduplicationId: job.deduplicationId,
+            })),
+          }),
+        );
+        const failed = (res.Failed ?? []).map((f) => Number(f.Id));
+        if (failed.length > 0) return sent + Math.min(...failed);
+        sent += chunk.length;
+      }
+      return sent;
     },
   };
 }

@@ -75,5 +75,10 @@ export function memoryQueue(): JobQueue & { sent: SentJob[] } {
     async send(queue, body, group, dedup) {
       sent.push({ queue, body, group, dedup });
     },
+    async sendBatch(queue, jobs) {
+      for (const j of jobs)
+        sent.push({ queue, body: j.body, group: j.groupId, dedup: j.deduplicationId });
+      return jobs.length;
+    },
   };
 }

@@ -1,0 +1,70 @@
+/**
+ * routeBatch: a FIFO batch of route jobs is routed in order with every envelope read at once and
+ * the delivery jobs sent in one ordered batch call; a failure stops the batch at that job.
+ */
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { keys } from "../../core/names.ts";
+import type { QueuedJob } from "../../core/ports.ts";
+import { routeBatch } from "../../core/router.ts";
+import { backbone, memoryQueue, memoryStore } from "../helpers/routing-fixtures.ts";
+
+const envelope = (id: string) => ({
+  version: 1,
+  id,
+  gateway: "GW-A",
+  mailFrom: "a@po1.company.test",
+  rcptTo: [`r${id}@partner.test`],
+  client: { address: "127.0.0.1", helo: "client.test", tls: false },
+  receivedAt: new Date(0).toISOString(),
+  size: 10,
+  sha256: "0".repeat(64),
+  params: {},
+});
+
+const ids = ["01A", "01B", "01C", "01D"];
+
+function rig(accepted?: number) {
+  const store = memoryStore();
+  const queue = memoryQueue();
+  const batches: QueuedJob[][] = [];
+  const sendBatch = queue.sendBatch;
+  queue.sendBatch = async (name, jobs) => {
+    batches.push([...jobs]);
+    return sendBatch(name, accepted === undefined ? jobs : jobs.slice(0, accepted));
+  };
+  // Envelopes answer in reverse order: routing must still follow the batch's order.
+  const getJson = store.getJson;
+  store.getJson = async (key) => {
+    const i = ids.findIndex((id) => key === keys.envelope(id));
+    await new Promise((r) => setTimeout(r, (ids.length - i) * 5));
+    return getJson(key);
+  };
+  for (const id of ids.filter((id) => id !== "01C")) store.putJson(keys.envelope(id), envelope(id));
+  const deps = { map: backbone(), store, queue, deliverQueue: "dq", pushQueue: "pq" };
+  return { deps, queue, batches };
+}
+const jobs = ids.map((id) => ({ v: 1 as const, id, gateway: "GW-A" }));
+
+test("in order, one batch call for all delivery jobs; a job without envelope is abandoned", async () => {
+  const { deps, queue, batches } = rig();
+  const results = await routeBatch(deps, jobs);
+  assert.deepEqual(
+    results.map((r) => (r.ok ? r.outcome.kind : "failed")),
+    ["routed", "routed", "abandoned", "routed"],
+  );
+  assert.equal(batches.length, 1);
+  assert.deepEqual(
+    queue.sent.map((j) => j.dedup),
+    ["01A", "01B", "01D"],
+  );
+});
+
+test("a delivery job not queued fails its route job and stops the batch there", async () => {
+  const { deps } = rig(1);
+  const results = await routeBatch(deps, jobs);
+  assert.deepEqual(
+    results.map((r) => r.ok),
+    [true, false],
+  );
+});
