@@ -3,7 +3,7 @@
  * smart host that hashes what it receives without keeping it, and a generated message stream.
  */
 import { type ChildProcess, fork, spawn } from "node:child_process";
-import { createHash } from "node:crypto";
+import { createHash, randomBytes } from "node:crypto";
 import { readFileSync } from "node:fs";
 import type { AddressInfo } from "node:net";
 import { join } from "node:path";
@@ -12,6 +12,13 @@ import type { SQSBatchResponse, SQSEvent } from "aws-lambda";
 import { SMTPServer } from "smtp-server";
 
 export const ROOT = new URL("..", import.meta.url).pathname;
+
+// The embedded emulator accepts only requests signed with the local credentials: every process
+// of a benchmark (emulator, ingress, functions, this one) inherits the same ones.
+if (!process.env.AWS_ACCESS_KEY_ID || !process.env.AWS_SECRET_ACCESS_KEY) {
+  process.env.AWS_ACCESS_KEY_ID = "MBBENCH";
+  process.env.AWS_SECRET_ACCESS_KEY = randomBytes(24).toString("base64url");
+}
 
 export interface Proc {
   readonly child: ChildProcess;

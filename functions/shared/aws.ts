@@ -26,15 +26,27 @@ export function awsSettingsFromEnv(env: NodeJS.ProcessEnv = process.env): AwsSet
   };
 }
 
+/**
+ * The credentials requests to a local endpoint are signed with: the environment's, else
+ * LocalStack's conventional test/test. The embedded emulator accepts only these (emulator.ts);
+ * `mailbag start` puts generated ones into the environment first.
+ */
+export function localCredentials(env: NodeJS.ProcessEnv = process.env): {
+  accessKeyId: string;
+  secretAccessKey: string;
+} {
+  return env.AWS_ACCESS_KEY_ID && env.AWS_SECRET_ACCESS_KEY
+    ? { accessKeyId: env.AWS_ACCESS_KEY_ID, secretAccessKey: env.AWS_SECRET_ACCESS_KEY }
+    : { accessKeyId: "test", secretAccessKey: "test" };
+}
+
 /** Client options every AWS client of the gateway shares (SES's is created only where used). */
 export function clientOptions(settings: AwsSettings) {
   const emulator = settings.endpoint
     ? {
         endpoint: settings.endpoint,
-        // Emulators accept any key; real credentials from the chain still win when present.
-        credentials: process.env.AWS_ACCESS_KEY_ID
-          ? undefined
-          : { accessKeyId: "test", secretAccessKey: "test" },
+        // Real credentials from the chain (a profile, a role) still win when present.
+        credentials: process.env.AWS_ACCESS_KEY_ID ? undefined : localCredentials(),
       }
     : {};
   return { region: settings.region, maxAttempts: 3, ...emulator };
