@@ -51,19 +51,25 @@ export async function start(argv: string[]): Promise<number> {
 
   let stopEmulator = async () => {};
   let backend = mode === "aws" ? "AWS (as deployed)" : `AWS endpoint ${settings.endpoint}`;
+  const dataDir = values["data-dir"] ?? process.env.MAILBAG_DATA_DIR ?? ".mailbag";
   if (mode === "emulator") {
-    const dataDir = values["data-dir"] ?? process.env.MAILBAG_DATA_DIR ?? ".mailbag";
     // Loaded only when used: the emulator (fastify, SQLite) has no place in an ingress container.
-    const { startEmulator } = await import("../functions/local/emulator.ts");
+    const { dataDirCredentials, startEmulator, useCredentials } = await import(
+      "../functions/local/emulator.ts"
+    );
+    const { credentials, file } = await dataDirCredentials(dataDir);
+    useCredentials(credentials);
     const emulator = await startEmulator({
       port: Number(values["emulator-port"] ?? process.env.MAILBAG_EMULATOR_PORT ?? 4577),
       dataDir,
       region: settings.region,
+      credentials,
     });
     process.env.AWS_ENDPOINT_URL = emulator.endpoint;
     settings = { ...settings, endpoint: emulator.endpoint };
     stopEmulator = () => emulator.stop();
-    backend = `embedded emulator (fauxqs) at ${emulator.endpoint}, state in ${dataDir}`;
+    const signed = file ? `credentials in ${file}` : "credentials from the environment";
+    backend = `embedded emulator (fauxqs) at ${emulator.endpoint} (loopback only, signed requests only: ${signed}), state in ${dataDir}`;
   }
   const runtime = createRuntime(
     config,
@@ -76,6 +82,7 @@ export async function start(argv: string[]): Promise<number> {
     host: values.host ?? process.env.MAILBAG_HOST ?? "127.0.0.1",
     provision: mode !== "aws",
     parts,
+    dataDir,
     ...(only ? { gateways: [only] } : {}),
   });
 
@@ -86,13 +93,15 @@ export async function start(argv: string[]): Promise<number> {
   process.stdout.write(`mailbag: network ${config.network}, backend: ${backend}\n`);
   for (const gw of network.gateways) {
     const mode = config.gateways.find((g) => g.id === gw.id)?.mode;
-    const where =
-      gw.port === undefined ? "no ingress" : `SMTP on ${values.host ?? "127.0.0.1"}:${gw.port}`;
+    const host = values.host ?? process.env.MAILBAG_HOST ?? "127.0.0.1";
+    const implicit = gw.tlsPort === undefined ? "" : ` and implicit TLS on ${host}:${gw.tlsPort}`;
+    const where = gw.port === undefined ? "no ingress" : `SMTP on ${host}:${gw.port}${implicit}`;
     const functions =
       [...Object.keys(gw.runners), ...(gw.intake ? ["intake"] : [])].join("+") || "no functions";
     process.stdout.write(
       `mailbag: gateway ${gw.id} (${mode}): ${where}, functions: ${functions}\n`,
     );
+    if (gw.tls) process.stdout.write(`mailbag: gateway ${gw.id} TLS certificate: ${gw.tls}\n`);
   }
   if (network.gateways.some((g) => g.intake)) {
     process.stdout.write(

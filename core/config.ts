@@ -69,7 +69,10 @@ export const UNKNOWN_MAILBOX_POLICIES = ["accept", "listed", "reject"] as const;
 const serverUrl = (schemes: readonly string[], hint: string) =>
   z
     .string()
-    .refine((s) => new RegExp(`^(${schemes.join("|")})://[^/]+$`).test(s.replace(/\/$/, "")), hint)
+    .superRefine((s, ctx) => {
+      const problem = serverUrlProblem(s, schemes, hint);
+      if (problem) ctx.addIssue({ code: "custom", message: problem });
+    })
     .transform((s) => s.replace(/\/$/, ""));
 
 /**
@@ -107,6 +110,27 @@ const postoffice = z.strictObject({
 
 const smtpUrl = serverUrl(["smtp", "smtps"], "smtp://[user:pass@]host[:port] or smtps://...");
 
+/**
+ * Why `s` is no usable server URL: the scheme and shape, then as the transports will parse it
+ * (WHATWG URL), with the port in 1-65535 (`smtp://127.0.0.1:99999` once passed and failed at start).
+ */
+export function serverUrlProblem(
+  s: string,
+  schemes: readonly string[],
+  hint: string,
+): string | undefined {
+  if (!new RegExp(`^(${schemes.join("|")})://[^/]+$`).test(s.replace(/\/$/, ""))) return hint;
+  const port = /:(\d+)\/?$/.exec(s)?.[1];
+  if (port !== undefined && (Number(port) < 1 || Number(port) > 65535))
+    return `port ${port} is not in 1-65535`;
+  try {
+    if (!new URL(s).hostname) return "no host name";
+  } catch {
+    return "not a valid URL";
+  }
+  return undefined;
+}
+
 const gatewayMode = z.enum(["both", "send", "receive"]);
 
 const gateway = z.strictObject({
@@ -121,7 +145,7 @@ const gateway = z.strictObject({
     .refine((s) => isIP(s) !== 0, "an IPv4 or IPv6 address")
     .optional(),
   /** Local SMTP port of this gateway's ingress under `mailbag start` (default: --port, +1 per gateway). */
-  port: z.number().int().min(0).max(65535).optional(),
+  port: z.number().int().min(1).max(65535).optional(),
   /**
    * Where other gateways deliver backbone mail to this one (docs/routing.md#backbone).
    * Default smtp://<hostname>:587: Lambda functions cannot open connections to port 25.
@@ -153,6 +177,24 @@ const smartHost = z.union([
   }),
 ]);
 
+const DEFAULT_LIMITS = {
+  maxMessageBytes: 50 * 1024 * 1024,
+  maxRecipients: 100,
+  maxHops: 100,
+  maxConnections: 500,
+  maxConnectionsPerClient: 20,
+  maxSessionSeconds: 1800,
+  greetingDelayMs: 100,
+};
+
+const DEFAULT_AUTH = {
+  maxFailuresPerClient: 5,
+  maxFailuresPerUser: 20,
+  lockoutSeconds: 900,
+  failureDelayMs: 500,
+  maxDelayMs: 8000,
+};
+
 const configSchema = z.strictObject({
   $schema: z.string().optional(),
   network: msMailName,
@@ -180,19 +222,74 @@ const configSchema = z.strictObject({
        * (RFC 5321 §6.3: "normally at least 100"; docs/routing.md#loops).
        */
       maxHops: z.number().int().min(10).max(1000).default(100),
+      /** Open SMTP connections of one ingress; the next one gets 421 4.7.0. */
+      maxConnections: z.number().int().min(1).max(100_000).default(DEFAULT_LIMITS.maxConnections),
+      /** Open SMTP connections from one client address. */
+      maxConnectionsPerClient: z
+        .number()
+        .int()
+        .min(1)
+        .max(100_000)
+        .default(DEFAULT_LIMITS.maxConnectionsPerClient),
+      /**
+       * Total lifetime of one SMTP session, however busy: the idle timeout alone lets a client
+       * keep a connection forever by trickling bytes. Then 421 4.7.0 and disconnect.
+       */
+      maxSessionSeconds: z
+        .number()
+        .int()
+        .min(10)
+        .max(86_400)
+        .default(DEFAULT_LIMITS.maxSessionSeconds),
       /**
        * Pause before the 220 greeting; a client that talks first is refused as an early talker
        * (RFC 5321 §4.3.1 says a client waits for the greeting). smtp-server's fixed 100 ms,
        * patched into a setting (patches/smtp-server+*.patch); 0 for trusted senders and benches.
        */
-      greetingDelayMs: z.number().int().min(0).max(30_000).default(100),
+      greetingDelayMs: z.number().int().min(0).max(30_000).default(DEFAULT_LIMITS.greetingDelayMs),
     })
-    .default({
-      maxMessageBytes: 50 * 1024 * 1024,
-      maxRecipients: 100,
-      maxHops: 100,
-      greetingDelayMs: 100,
-    }),
+    .default(DEFAULT_LIMITS),
+  /** SMTP AUTH guessing defence (functions/ingress/server.ts, core/auth-guard.ts). */
+  auth: z
+    .strictObject({
+      maxFailuresPerClient: z
+        .number()
+        .int()
+        .min(1)
+        .max(1000)
+        .default(DEFAULT_AUTH.maxFailuresPerClient),
+      maxFailuresPerUser: z
+        .number()
+        .int()
+        .min(1)
+        .max(100_000)
+        .default(DEFAULT_AUTH.maxFailuresPerUser),
+      lockoutSeconds: z.number().int().min(1).max(86_400).default(DEFAULT_AUTH.lockoutSeconds),
+      failureDelayMs: z.number().int().min(0).max(60_000).default(DEFAULT_AUTH.failureDelayMs),
+      maxDelayMs: z.number().int().min(0).max(60_000).default(DEFAULT_AUTH.maxDelayMs),
+    })
+    .default(DEFAULT_AUTH),
+  /**
+   * The ingress's TLS certificate (functions/ingress/tls.ts). Without files (and without the
+   * MAILBAG_TLS_CERT/MAILBAG_TLS_KEY environment variables) a self-signed certificate for the
+   * gateway's hostname is generated and kept in the data directory.
+   */
+  tls: z
+    .strictObject({
+      /** PEM certificate chain, re-read when it changes. */
+      certFile: z.string().min(1).optional(),
+      /** PEM private key of that certificate, re-read when it changes. */
+      keyFile: z.string().min(1).optional(),
+      /** Also listen with implicit TLS here (RFC 8314 submissions port, 465), +1 per gateway. */
+      implicitPort: z.number().int().min(1).max(65535).optional(),
+      /** Oldest TLS version accepted; 1.0 and 1.1 are deprecated (RFC 8996). */
+      minVersion: z.enum(["TLSv1.2", "TLSv1.3"]).default("TLSv1.2"),
+    })
+    .refine((t) => !t.certFile === !t.keyFile, {
+      message: "certFile and keyFile go together",
+      path: ["keyFile"],
+    })
+    .default({ minVersion: "TLSv1.2" }),
   queues: z
     .strictObject({
       /** How long a failed record stays invisible (and holds back its FIFO group) before a retry. */

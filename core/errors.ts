@@ -117,3 +117,51 @@ export const outboundRejection = {
       `Gateway ${gatewayId} does not send for postoffice ${postoffice}`,
     ),
 } as const;
+
+/**
+ * A reply about the SMTP session itself rather than one message: command syntax, unknown
+ * parameters, authentication, connection limits: the ingress's catalogue below.
+ */
+export class SessionRejectionError extends MailbagError {}
+
+export const sessionRejection = {
+  /** RFC 5321 §4.1.1.11: a MAIL or RCPT parameter this server does not implement. */
+  parameterNotRecognized: (command: "MAIL" | "RCPT", keyword: string) =>
+    new SessionRejectionError(555, "5.5.4", `${command} parameter ${keyword} not recognized`),
+  /** RFC 5321 §4.2.2 (501): text after the path that is no `keyword[=value]` parameter. */
+  parameterSyntax: (command: "MAIL" | "RCPT", text: string) =>
+    new SessionRejectionError(501, "5.5.4", `Syntax error in ${command} parameters near '${text}'`),
+  /** RFC 4954 §6: wrong user name or password. */
+  authenticationFailed: () =>
+    new SessionRejectionError(535, "5.7.8", "Authentication credentials invalid"),
+  /** RFC 4954 §6 454 4.7.0: too many failures from this client or for this user, for now. */
+  authenticationLockedOut: (seconds: number) =>
+    new SessionRejectionError(
+      454,
+      "4.7.0",
+      `Too many failed authentication attempts, try again in ${seconds} s`,
+    ),
+  /** RFC 5321 §4.5.3.1.10 (452 4.5.3 per RFC 3463). */
+  tooManyRecipients: (max: number) =>
+    new SessionRejectionError(452, "4.5.3", `Too many recipients (at most ${max})`),
+  /** An unexpected fault while checking a command: the client should try again. */
+  localError: () =>
+    new SessionRejectionError(451, "4.3.0", "Temporary local problem, try again later"),
+  /** RFC 5321 §3.8 421: the connection is refused or ended for a limit (RFC 3463 X.7.0). */
+  connectionLimit: (what: string) =>
+    new SessionRejectionError(421, "4.7.0", `${what}, closing connection`),
+} as const;
+
+/**
+ * The gateway cannot start as configured (a certificate that does not load, a port in use, an
+ * invalid value in the environment). No SMTP condition: `mailbag` prints one line naming
+ * `field` and exits with code 2.
+ */
+export class StartupError extends Error {
+  readonly field: string;
+  constructor(field: string, reason: string, options?: ErrorOptions) {
+    super(`${field}: ${reason}`, options);
+    this.name = "StartupError";
+    this.field = field;
+  }
+}

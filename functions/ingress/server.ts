@@ -1,17 +1,27 @@
 /**
  * The SMTP ingress: smtp-server with the address map's policy on MAIL/RCPT and the mailbag
  * spool on DATA. Listens on 25 in the container, anywhere (incl. port 0) in tests.
+ *
+ * Hardening (issue 11): a real certificate and TLS >= 1.2 (tls.ts), AUTH guessing defence
+ * (core/auth-guard.ts), limits on connections and on a session's lifetime, RFC 5321 parameter
+ * checks (core/smtp-params.ts), an RFC 3463 enhanced status code on every reply (smtp-server's
+ * own ones too: `hideENHANCEDSTATUSCODES: false`, and patches/smtp-server+3.21.6.patch keeps
+ * the more precise code our errors carry instead of adding a second one).
  */
 import { timingSafeEqual } from "node:crypto";
 import type { AddressInfo } from "node:net";
-import { SMTPServer, type SMTPServerSession } from "smtp-server";
+import { SMTPServer, type SMTPServerOptions, type SMTPServerSession } from "smtp-server";
 import { type AcceptDeps, acceptMessage } from "../../core/accept.ts";
-import { MailbagError, PolicyRejectionError } from "../../core/errors.ts";
+import { AuthGuard } from "../../core/auth-guard.ts";
+import type { Config } from "../../core/config.ts";
+import { MailbagError, sessionRejection } from "../../core/errors.ts";
 import { newMessageId } from "../../core/ids.ts";
 import { traceIdentity } from "../../core/loop.ts";
 import { receivedHeader } from "../../core/received.ts";
 import { type AddressMap, acceptRecipient, submittingPostoffice } from "../../core/routing.ts";
+import { checkParameters } from "../../core/smtp-params.ts";
 import { describeError, log } from "../shared/log.ts";
+import type { TlsMaterial } from "./tls.ts";
 
 export interface IngressOptions {
   readonly map: AddressMap;
@@ -23,6 +33,22 @@ export interface IngressOptions {
   readonly secrets: NodeJS.ProcessEnv;
   /** How long close() waits for open sessions before cutting them (ms). */
   readonly closeTimeoutMs?: number;
+  /** Certificate and key for STARTTLS (and implicit TLS); `server.updateSecureContext` swaps them. */
+  readonly tls: TlsMaterial;
+  /** Implicit TLS (RFC 8314): TLS from the first byte, no STARTTLS. */
+  readonly secure?: boolean;
+  /** Shared by the ingresses of one process (e.g. the STARTTLS and the implicit-TLS port). */
+  readonly shared?: IngressShared;
+}
+
+/** What the listeners of one gateway share: the AUTH failure counts and the connection counts. */
+export interface IngressShared {
+  readonly authGuard: AuthGuard;
+  readonly connections: { total: number; readonly perClient: Map<string, number> };
+}
+
+export function ingressShared(config: Config): IngressShared {
+  return { authGuard: new AuthGuard(config.auth), connections: { total: 0, perClient: new Map() } };
 }
 
 interface SessionState {
@@ -31,11 +57,16 @@ interface SessionState {
 
 export function createIngress(opts: IngressOptions): SMTPServer {
   const { map, gatewayId } = opts;
-  const { maxMessageBytes, maxRecipients } = map.config.limits;
+  const { limits } = map.config;
+  const { maxMessageBytes, maxRecipients } = limits;
   const state = new WeakMap<SMTPServerSession, SessionState>();
   const users = submitUsers(map, opts.secrets);
+  const shared = opts.shared ?? ingressShared(map.config);
+  const { authGuard, connections } = shared;
+  /** Sessions counted in `connections`, with their lifetime timer. */
+  const open = new Map<string, NodeJS.Timeout>();
 
-  const server = new SMTPServer({
+  const options: SMTPServerOptions = {
     name: opts.hostname,
     banner: "Mailbag Gateway",
     size: maxMessageBytes,
@@ -46,17 +77,83 @@ export function createIngress(opts: IngressOptions): SMTPServer {
     greetingDelay: map.config.limits.greetingDelayMs,
     logger: false,
     closeTimeout: opts.closeTimeoutMs ?? 30_000,
-    onAuth(auth, _session, callback) {
-      const user = users.get(auth.username ?? "");
-      if (!user || !equalSecret(user.password, auth.password ?? "")) {
-        return callback(
-          new PolicyRejectionError(535, "5.7.8", "Authentication credentials invalid"),
-        );
+    secure: opts.secure ?? false,
+    key: opts.tls.key,
+    cert: opts.tls.cert,
+    // RFC 8996: TLS 1.0 and 1.1 are deprecated; smtp-server's default would allow TLS 1.0.
+    minVersion: map.config.tls.minVersion,
+    // RFC 2034: every reply carries an enhanced status code, smtp-server's own ones too.
+    hideENHANCEDSTATUSCODES: false,
+    onConnect(session, callback) {
+      const client = clientAddress(session);
+      const fromClient = connections.perClient.get(client) ?? 0;
+      if (connections.total >= limits.maxConnections) {
+        log.warn("connection-refused", { gateway: gatewayId, client, limit: "maxConnections" });
+        return callback(sessionRejection.connectionLimit("Too many connections, try again later"));
       }
-      callback(null, { user: { username: auth.username, postoffice: user.postoffice } });
+      if (fromClient >= limits.maxConnectionsPerClient) {
+        log.warn("connection-refused", {
+          gateway: gatewayId,
+          client,
+          limit: "maxConnectionsPerClient",
+        });
+        return callback(sessionRejection.connectionLimit(`Too many connections from ${client}`));
+      }
+      connections.total++;
+      connections.perClient.set(client, fromClient + 1);
+      const lifetime = setTimeout(() => endSession(session.id), limits.maxSessionSeconds * 1000);
+      lifetime.unref();
+      open.set(session.id, lifetime);
+      callback();
+    },
+    onClose(session) {
+      const lifetime = open.get(session.id);
+      if (lifetime === undefined) return;
+      clearTimeout(lifetime);
+      open.delete(session.id);
+      const client = clientAddress(session);
+      connections.total--;
+      const left = (connections.perClient.get(client) ?? 1) - 1;
+      if (left > 0) connections.perClient.set(client, left);
+      else connections.perClient.delete(client);
+    },
+    onAuth(auth, session, callback) {
+      const client = clientAddress(session);
+      const username = auth.username ?? "";
+      const admission = authGuard.admit(client, username);
+      if (admission.locked) {
+        log.warn("auth-refused", {
+          gateway: gatewayId,
+          client,
+          user: username,
+          lockedOut: admission.by,
+        });
+        return callback(sessionRejection.authenticationLockedOut(admission.retryAfterSeconds));
+      }
+      // The delay comes before the answer whatever the password: a client that failed before
+      // cannot learn the result early by timing.
+      setTimeout(() => {
+        const user = users.get(username);
+        if (user && equalSecret(user.password, auth.password ?? "")) {
+          authGuard.succeeded(client);
+          return callback(null, { user: { username, postoffice: user.postoffice } });
+        }
+        const count = authGuard.failed(client, username);
+        log.warn("auth-failed", { gateway: gatewayId, client, user: username, ...count });
+        if (count.lockout)
+          log.warn("auth-lockout", {
+            gateway: gatewayId,
+            client,
+            user: username,
+            by: count.lockout,
+            seconds: map.config.auth.lockoutSeconds,
+          });
+        callback(sessionRejection.authenticationFailed());
+      }, admission.delayMs);
     },
     onMailFrom(address, session, callback) {
       guard(callback, () => {
+        checkParameters("MAIL", address.args as Record<string, unknown> | false);
         const authenticated = (session.user as { postoffice?: string } | undefined)?.postoffice;
         const submitter = submittingPostoffice(map, gatewayId, address.address, {
           address: session.remoteAddress,
@@ -67,13 +164,12 @@ export function createIngress(opts: IngressOptions): SMTPServer {
     },
     onRcptTo(address, session, callback) {
       guard(callback, () => {
-        if (session.envelope.rcptTo.length >= maxRecipients) {
-          throw new PolicyRejectionError(
-            452,
-            "4.5.3",
-            `Too many recipients (at most ${maxRecipients})`,
-          );
-        }
+        checkParameters("RCPT", address.args as Record<string, unknown> | false);
+        if (session.envelope.rcptTo.length >= maxRecipients)
+          throw sessionRejection.tooManyRecipients(maxRecipients);
+        // RFC 5321 §4.5.1: the domainless <postmaster> must be accepted; it is this gateway's
+        // postmaster, i.e. postmaster at its first postoffice (aliases may route it further).
+        if (/^postmaster$/i.test(address.address)) address.address = postmasterOf(map, gatewayId);
         acceptRecipient(map, gatewayId, address.address, state.get(session)?.submitter);
       });
     },
@@ -81,13 +177,14 @@ export function createIngress(opts: IngressOptions): SMTPServer {
       const id = newMessageId();
       const rcptTo = session.envelope.rcptTo.map((r) => r.address);
       const mailFrom = session.envelope.mailFrom ? session.envelope.mailFrom.address : "";
-      const user = session.user as { username?: string } | undefined;
+      // smtp-server sets `session.user` to false (not undefined) after STARTTLS without AUTH.
+      const user = session.user ? (session.user as { username?: string }) : undefined;
       const receivedAt = new Date();
       const header = receivedHeader({
         helo: session.hostNameAppearsAs ?? "",
         clientAddress: session.remoteAddress,
         tls: session.secure,
-        authenticated: user !== undefined,
+        authenticated: user?.username !== undefined,
         byHost: opts.hostname,
         gateway: gatewayId,
         id,
@@ -139,9 +236,53 @@ export function createIngress(opts: IngressOptions): SMTPServer {
         },
       );
     },
+  };
+  const server = new SMTPServer(options);
+
+  /** The lifetime cap: 421 4.7.0 and disconnect, however busy the session is. */
+  function endSession(id: string): void {
+    for (const conn of server.connections) {
+      const c = conn as unknown as { id: string; send(code: number, text: string): void };
+      if (c.id !== id) continue;
+      log.info("session-ended", { gateway: gatewayId, reason: "maxSessionSeconds" });
+      const err = sessionRejection.connectionLimit("Session time limit reached");
+      c.send(err.responseCode, err.message);
+    }
+  }
+
+  server.on("error", (err) => {
+    // A client that goes away (reset, broken pipe, a TLS handshake it abandons) is routine.
+    if (isClientGone(err)) log.info("client-disconnected", describeError(err));
+    else log.error("smtp-error", describeError(err));
   });
-  server.on("error", (err) => log.error("smtp-error", describeError(err)));
   return server;
+}
+
+const CLIENT_GONE = new Set([
+  "ECONNRESET",
+  "EPIPE",
+  "ETIMEDOUT",
+  "EHOSTUNREACH",
+  "ENETUNREACH",
+  "SocketError",
+  "TLSError",
+  "ERR_SSL_WRONG_VERSION_NUMBER",
+]);
+
+export function isClientGone(err: Error): boolean {
+  const e = err as { code?: string; report?: boolean };
+  return e.report === false || (e.code !== undefined && CLIENT_GONE.has(e.code));
+}
+
+/** The client's address, IPv4-mapped IPv6 written as IPv4, so one client counts as one. */
+function clientAddress(session: SMTPServerSession): string {
+  return (session.remoteAddress ?? "").replace(/^::ffff:(?=\d+\.)/, "");
+}
+
+function postmasterOf(map: AddressMap, gatewayId: string): string {
+  const gw = map.config.gateways.find((g) => g.id === gatewayId);
+  const po = map.config.postoffices.find((p) => p.id === gw?.postoffices[0]);
+  return po ? `postmaster@${po.domain}` : "postmaster";
 }
 
 /** Runs a policy check; a MailbagError becomes the SMTP reply, anything else a 451. */
@@ -154,7 +295,7 @@ function guard(callback: (err?: Error | null) => void, check: () => void): void 
       callback(err);
     } else {
       log.error("policy-error", describeError(err));
-      callback(new PolicyRejectionError(451, "4.3.0", "Temporary local problem, try again later"));
+      callback(sessionRejection.localError());
     }
   }
 }

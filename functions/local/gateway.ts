@@ -27,6 +27,8 @@ export interface LocalNetworkOptions {
   readonly gateways?: readonly string[];
   /** Invoke these instead of the in-process handlers (the memory benchmark's Lambda stand-ins). */
   readonly handlers?: Partial<Record<QueueRole, SqsHandler>>;
+  /** Where a generated TLS certificate is kept (memory only without). */
+  readonly dataDir?: string;
 }
 
 /** `intake`: the outbound mailbag poller (local stand-in for S3 notifications → intake function). */
@@ -36,6 +38,10 @@ export const PARTS: readonly Part[] = ["ingress", "route", "deliver", "push", "i
 export interface LocalGateway {
   readonly id: string;
   readonly port: number | undefined;
+  /** The implicit-TLS port (config `tls.implicitPort`), when listening on one. */
+  readonly tlsPort?: number | undefined;
+  /** Where the ingress's certificate came from (for the start banner). */
+  readonly tls?: string | undefined;
   readonly runners: Partial<Record<QueueRole, Runner>>;
   /** Whether this gateway polls its postoffices' outbound mailbags. */
   readonly intake: boolean;
@@ -68,28 +74,51 @@ export async function startLocalNetwork(opts: LocalNetworkOptions): Promise<Loca
   useRuntime(runtime);
   const resolveUrl = queueUrlResolver(clients.sqs);
   const servers: SMTPServer[] = [];
+  const unwatch: (() => void)[] = [];
   const ingress = opts.parts?.ingress === false ? undefined : await import("../ingress/server.ts");
+  const tls = ingress ? await import("../ingress/tls.ts") : undefined;
   const gateways: LocalGateway[] = [];
   const pollers: Poller[] = [];
   for (const [index, gw] of config.gateways.entries()) {
     if (opts.gateways && !opts.gateways.includes(gw.id)) continue;
     if (opts.provision) await provisionGateway(clients, config, gw.id);
     let port: number | undefined;
-    if (ingress) {
-      const server = ingress.createIngress({
+    let tlsPort: number | undefined;
+    let tlsSource: string | undefined;
+    if (ingress && tls) {
+      const hostname = gw.hostname ?? `${gw.id.toLowerCase()}.mailbag.invalid`;
+      const material = await tls.loadTls({ settings: config.tls, hostname, dataDir: opts.dataDir });
+      tlsSource = material.source;
+      const common = {
         map: runtime.map,
         gatewayId: gw.id,
-        hostname: gw.hostname ?? `${gw.id.toLowerCase()}.mailbag.invalid`,
+        hostname,
         deps: runtime.acceptDeps(gw.id),
         secrets: process.env,
+        tls: material,
+        shared: ingress.ingressShared(config),
         ...(opts.closeTimeoutMs !== undefined ? { closeTimeoutMs: opts.closeTimeoutMs } : {}),
-      });
+      };
+      const server = ingress.createIngress(common);
       const wanted = gw.port ?? (opts.port === 0 ? 0 : opts.port + index);
       port = await ingress.listen(server, wanted, opts.host ?? "127.0.0.1");
+      servers.push(server);
+      const listeners = [server];
+      if (config.tls.implicitPort !== undefined) {
+        const implicit = ingress.createIngress({ ...common, secure: true });
+        const wantedTls = opts.port === 0 ? 0 : config.tls.implicitPort + index;
+        tlsPort = await ingress.listen(implicit, wantedTls, opts.host ?? "127.0.0.1");
+        servers.push(implicit);
+        listeners.push(implicit);
+      }
+      unwatch.push(
+        tls.watchTlsFiles(config.tls, (m) => {
+          for (const l of listeners) l.updateSecureContext({ key: m.key, cert: m.cert });
+        }),
+      );
       // Backbone mail from the other gateways comes here (runtime.ts, nextHopTransport).
       const host = opts.host && !/^(0\.0\.0\.0|::)$/.test(opts.host) ? opts.host : "127.0.0.1";
       runtime.ingressUrls.set(gw.id, `smtp://${host.includes(":") ? `[${host}]` : host}:${port}`);
-      servers.push(server);
     }
     const runners: Partial<Record<QueueRole, Runner>> = {};
     for (const role of ROLES[gw.mode].filter((r) => opts.parts?.[r] ?? true)) {
@@ -112,11 +141,12 @@ export async function startLocalNetwork(opts: LocalNetworkOptions): Promise<Loca
         startIntakePoller(runtime, gw.id, gatewayResources(config.prefix, gw.id).bucket),
       );
     }
-    gateways.push({ id: gw.id, port, runners, intake });
+    gateways.push({ id: gw.id, port, tlsPort, tls: tlsSource, runners, intake });
   }
   return {
     gateways,
     async stop() {
+      for (const u of unwatch) u();
       await Promise.all(servers.map((s) => ingress?.drain(s)));
       await Promise.all(pollers.map((p) => p.stop()));
       await Promise.all(gateways.flatMap((g) => Object.values(g.runners).map((r) => r.stop())));
