@@ -3,22 +3,18 @@
  * `mailbag address-map`, `mailbag gateway`. Edits are core/config-edit.ts; each is validated
  * before anything is written, and written atomically (config-io.ts).
  */
-import { type ParseArgsOptionsConfig, parseArgs } from "node:util";
 import type { Config, GatewayMode } from "../core/config.ts";
 import * as edit from "../core/config-edit.ts";
 import { buildAddressMap } from "../core/routing.ts";
-import { configOption, UsageError } from "./common.ts";
+import { UsageError } from "./common.ts";
 import { editConfigFile, readConfig } from "./config-io.ts";
+import { CONFIG_ENV, CONFIG_OPTION, type CommandHelp, parseCommand } from "./help.ts";
 
 function parse(
+  spec: CommandHelp,
   argv: string[],
-  options: ParseArgsOptionsConfig,
 ): { values: Record<string, unknown>; positionals: string[] } {
-  return parseArgs({
-    args: argv,
-    allowPositionals: true,
-    options: { ...configOption, ...options },
-  });
+  return parseCommand(spec, argv);
 }
 
 function need(value: string | undefined, what: string): string {
@@ -38,19 +34,46 @@ function int(v: unknown, what: string): number | undefined {
   return n;
 }
 
-const POSTOFFICE_OPTIONS = {
-  domain: { type: "string" },
-  via: { type: "string" },
-  "no-via": { type: "boolean" },
-  "unknown-mailbox": { type: "string" },
-  mailbox: { type: "string", multiple: true },
-  "submit-network": { type: "string", multiple: true },
-  gateway: { type: "string", multiple: true },
-} as const;
+const EDIT_NOTE =
+  "Every edit is validated before the file is written, and written atomically; a refused\n" +
+  "edit prints the field and leaves the file unchanged (exit 2).";
+
+export const POSTOFFICE_HELP = {
+  name: "postoffice",
+  summary: "postoffice create|modify|delete|list: the postoffices of the address map",
+  usage: "create <ID> --domain D [options] | modify <ID> [options] | delete <ID> | list",
+  description: EDIT_NOTE,
+  options: {
+    ...CONFIG_OPTION,
+    domain: { type: "string", arg: "DOMAIN", help: "its SMTP domain (unique in the map)" },
+    via: { type: "string", arg: "PO", help: "the hub postoffice it is reached through" },
+    "no-via": { type: "boolean", help: "reached directly, not through a hub" },
+    "unknown-mailbox": {
+      type: "string",
+      arg: "POLICY",
+      help: "accept, listed or reject mail for mailboxes it does not list",
+    },
+    mailbox: {
+      type: "string",
+      multiple: true,
+      arg: "NAMES",
+      help: "its mailboxes, comma-separated",
+    },
+    "submit-network": {
+      type: "string",
+      multiple: true,
+      arg: "CIDR",
+      help: "networks allowed to submit mail from it",
+    },
+    gateway: { type: "string", multiple: true, arg: "ID", help: "gateways that serve it (create)" },
+  },
+  env: CONFIG_ENV,
+  example: "mailbag postoffice create ENG --domain eng.company.test --gateway GW1",
+} as const satisfies CommandHelp;
 
 /** `mailbag postoffice create|modify|delete|list` (seed: Gateway, SMTP, Postoffices). */
 export async function postoffice(argv: string[]): Promise<number> {
-  const { values, positionals } = parse(argv, POSTOFFICE_OPTIONS);
+  const { values, positionals } = parse(POSTOFFICE_HELP, argv);
   const [action, id] = positionals;
   const fields: edit.PostofficeFields = {
     domain: str(values.domain),
@@ -100,13 +123,26 @@ export async function postoffice(argv: string[]): Promise<number> {
   }
 }
 
+export const ADDRESS_MAP_HELP = {
+  name: "address-map",
+  summary: "address-map add|remove|list: aliases and address spaces",
+  usage:
+    "add alias <local@domain> <NETWORK/PO/MAILBOX> | add space <pattern> --gateway ID [--cost N]\n" +
+    "       [--from ID]... | remove alias <local@domain> | remove space <pattern> [--gateway ID] | list",
+  description: EDIT_NOTE,
+  options: {
+    ...CONFIG_OPTION,
+    gateway: { type: "string", arg: "ID", help: "the gateway an address space routes to" },
+    cost: { type: "string", arg: "N", help: "cost among equally specific spaces (1-100)" },
+    from: { type: "string", multiple: true, arg: "ID", help: "gateways that use the space" },
+  },
+  env: CONFIG_ENV,
+  example: "mailbag address-map add alias postmaster@hq.company.test COMPANY/HQ/ADMIN",
+} as const satisfies CommandHelp;
+
 /** `mailbag address-map add|remove alias|space ...`, `mailbag address-map list`. */
 export async function addressMap(argv: string[]): Promise<number> {
-  const { values, positionals } = parse(argv, {
-    gateway: { type: "string" },
-    cost: { type: "string" },
-    from: { type: "string", multiple: true },
-  });
+  const { values, positionals } = parse(ADDRESS_MAP_HELP, argv);
   const [action, kind, subject, target] = positionals;
   const file = str(values.config);
   const usage =
@@ -185,17 +221,38 @@ function listAddressMap(config: Config): number {
   return 0;
 }
 
+export const GATEWAY_HELP = {
+  name: "gateway",
+  summary: "gateway create|modify|delete|list: the gateways and what they serve",
+  usage:
+    "create <ID> --mode M --postoffice PO [options] | modify <ID> [options] | delete <ID> | list",
+  description: EDIT_NOTE,
+  options: {
+    ...CONFIG_OPTION,
+    mode: { type: "string", arg: "MODE", help: "both, send or receive" },
+    postoffice: { type: "string", multiple: true, arg: "PO", help: "add postoffices it serves" },
+    "remove-postoffice": {
+      type: "string",
+      multiple: true,
+      arg: "PO",
+      help: "stop serving these postoffices",
+    },
+    hostname: { type: "string", arg: "HOST", help: "its public host name (MX target)" },
+    address: { type: "string", arg: "IP", help: "address in the smart host's hosts table" },
+    port: { type: "string", arg: "N", help: "its SMTP port under `mailbag start`" },
+    "ingress-url": {
+      type: "string",
+      arg: "URL",
+      help: "smtp://host:port other gateways deliver backbone mail to",
+    },
+  },
+  env: CONFIG_ENV,
+  example: "mailbag gateway create GW2 --mode receive --postoffice SALES",
+} as const satisfies CommandHelp;
+
 /** `mailbag gateway create|modify|delete|list`. */
 export async function gateway(argv: string[]): Promise<number> {
-  const { values, positionals } = parse(argv, {
-    mode: { type: "string" },
-    postoffice: { type: "string", multiple: true },
-    "remove-postoffice": { type: "string", multiple: true },
-    hostname: { type: "string" },
-    address: { type: "string" },
-    port: { type: "string" },
-    "ingress-url": { type: "string" },
-  });
+  const { values, positionals } = parse(GATEWAY_HELP, argv);
   const [action, id] = positionals;
   const file = str(values.config);
   const fields: edit.GatewayFields = {

@@ -2,17 +2,29 @@
  * `mailbag dns [--hosts | --mx]`: the smart host's hosts-table lines and the MX records for every
  * postoffice domain, each pointing at the gateway that receives for it (seed Q87030).
  */
-import { parseArgs } from "node:util";
 import { dnsRecords } from "../core/dns.ts";
 import { buildAddressMap } from "../core/routing.ts";
-import { configOption } from "./common.ts";
+import { UsageError } from "./common.ts";
 import { readConfig } from "./config-io.ts";
+import { CONFIG_ENV, CONFIG_OPTION, type CommandHelp, parseCommand } from "./help.ts";
+
+export const DNS_HELP = {
+  name: "dns",
+  summary: "hosts-table lines and MX records the smart host and DNS need",
+  usage: "[--hosts | --mx]",
+  description: "Without an option prints both.",
+  options: {
+    ...CONFIG_OPTION,
+    hosts: { type: "boolean", help: "only the smart host's hosts-table lines" },
+    mx: { type: "boolean", help: "only the MX records, one per postoffice domain" },
+  },
+  env: CONFIG_ENV,
+  example: "mailbag dns --mx",
+} as const satisfies CommandHelp;
 
 export async function dns(argv: string[]): Promise<number> {
-  const { values } = parseArgs({
-    args: argv,
-    options: { ...configOption, hosts: { type: "boolean" }, mx: { type: "boolean" } },
-  });
+  const { values, positionals } = parseCommand(DNS_HELP, argv);
+  if (positionals.length > 0) throw new UsageError(`unexpected argument '${positionals[0]}'`);
   const map = buildAddressMap(await readConfig(values.config));
   const r = dnsRecords(map);
   const both = !values.hosts && !values.mx;

@@ -4,14 +4,27 @@
  * the mailbags with the AWS CLI
  * (`AWS_SHARED_CREDENTIALS_FILE=.mailbag/credentials aws --endpoint-url http://127.0.0.1:4577 s3 ls`).
  */
-import { parseArgs } from "node:util";
 import { dataDirCredentials, startEmulator } from "../functions/local/emulator.ts";
+import { type CommandHelp, parseCommand } from "./help.ts";
+
+export const EMULATOR_HELP = {
+  name: "emulator",
+  summary: "run the embedded S3+SQS emulator (fauxqs) on its own",
+  usage: "[--port N] [--data-dir DIR]",
+  options: {
+    port: { type: "string", short: "p", arg: "N", help: "port to listen on (default 4577)" },
+    "data-dir": {
+      type: "string",
+      arg: "DIR",
+      help: "where its state is kept (default: $MAILBAG_DATA_DIR, else .mailbag)",
+    },
+  },
+  env: { MAILBAG_DATA_DIR: "state directory when --data-dir is not given" },
+  example: "mailbag emulator --port 4577 --data-dir .mailbag",
+} as const satisfies CommandHelp;
 
 export async function emulator(argv: string[]): Promise<number> {
-  const { values } = parseArgs({
-    args: argv,
-    options: { port: { type: "string", short: "p" }, "data-dir": { type: "string" } },
-  });
+  const { values } = parseCommand(EMULATOR_HELP, argv);
   const dataDir = values["data-dir"] ?? process.env.MAILBAG_DATA_DIR ?? ".mailbag";
   const { credentials, file } = await dataDirCredentials(dataDir);
   const emu = await startEmulator({ port: Number(values.port ?? 4577), dataDir, credentials });

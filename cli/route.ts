@@ -2,26 +2,36 @@
  * `mailbag route <address>... [--from-gateway ID]`: every hop of a recipient with the rule that
  * decided it, computed by the very function the ingress and the router use (core/routing.ts).
  */
-import { parseArgs } from "node:util";
 import { buildAddressMap, explainRoute, formatExplanation, formatHops } from "../core/routing.ts";
-import { configOption, UsageError } from "./common.ts";
+import { UsageError } from "./common.ts";
 import { readConfig } from "./config-io.ts";
+import { CONFIG_ENV, CONFIG_OPTION, type CommandHelp, parseCommand } from "./help.ts";
+
+export const ROUTE_HELP = {
+  name: "route",
+  summary: "explain every hop of an address, with the rule that decided each",
+  usage: "<address>... [--from-gateway ID] [--brief]",
+  description:
+    "address: mailbox@domain, NETWORK/PO/MAILBOX or [SMTP:user@host]. Computed by the very\n" +
+    "function the ingress and the router use (core/routing.ts); reads only the config.",
+  options: {
+    ...CONFIG_OPTION,
+    "from-gateway": {
+      type: "string",
+      short: "g",
+      arg: "ID",
+      help: "the gateway the mail enters at (default: the first gateway)",
+    },
+    brief: { type: "boolean", short: "b", help: "one line per address, without the hops" },
+  },
+  env: CONFIG_ENV,
+  example: "mailbag route jsmith@sales.company.test --from-gateway GW1",
+} as const satisfies CommandHelp;
 
 export async function route(argv: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({
-    args: argv,
-    allowPositionals: true,
-    options: {
-      ...configOption,
-      "from-gateway": { type: "string", short: "g" },
-      brief: { type: "boolean", short: "b" },
-    },
-  });
+  const { values, positionals } = parseCommand(ROUTE_HELP, argv);
   if (positionals.length === 0) {
-    throw new UsageError(
-      "usage: mailbag route <address>... [--from-gateway ID] [--brief]\n" +
-        "  address: mailbox@domain, NETWORK/PO/MAILBOX or [SMTP:user@host]",
-    );
+    throw new UsageError(`usage: mailbag route ${ROUTE_HELP.usage} (mailbag route --help)`);
   }
   const map = buildAddressMap(await readConfig(values.config));
   const from = values["from-gateway"] ?? map.config.gateways[0]?.id ?? "";

@@ -6,28 +6,74 @@
  * creating nothing: that is the ingress container's mode (`--only ingress --gateway ID`, config
  * from the published directory in MAILBAG_DIRECTORY).
  */
-import { parseArgs } from "node:util";
 import { PARTS, type Part, startLocalNetwork } from "../functions/local/gateway.ts";
 import { awsSettingsFromEnv, createAwsClients } from "../functions/shared/aws.ts";
 import { saveAwsCallCounts } from "../functions/shared/aws-calls.ts";
 import { DIRECTORY_ENV, loadDirectory } from "../functions/shared/directory.ts";
 import { bucketOverrides, createRuntime } from "../functions/shared/runtime.ts";
-import { configOption, loadConfig, UsageError } from "./common.ts";
+import { loadConfig, UsageError } from "./common.ts";
+import { CONFIG_ENV, CONFIG_OPTION, type CommandHelp, parseCommand } from "./help.ts";
+
+export const START_HELP = {
+  name: "start",
+  summary: "run the gateway(s) of the config locally: SMTP ingress + queue runners",
+  usage: "[options]",
+  description:
+    "Backends: `emulator` (default without AWS_ENDPOINT_URL) starts the embedded S3+SQS\n" +
+    "emulator with its state in --data-dir; `endpoint` (default with AWS_ENDPOINT_URL, e.g.\n" +
+    "LocalStack) uses that endpoint; both create the buckets and queues. `aws` uses real AWS as\n" +
+    "deployed by the CDK app and creates nothing (the ingress container's mode). Prints where it\n" +
+    "listens, the backend, and how much mail is waiting in the queues.",
+  options: {
+    ...CONFIG_OPTION,
+    port: {
+      type: "string",
+      short: "p",
+      arg: "N",
+      help: "SMTP port of the first gateway, +1 per further gateway (default 2525)",
+    },
+    host: {
+      type: "string",
+      arg: "ADDR",
+      help: "address the SMTP ingress binds (default 127.0.0.1)",
+    },
+    "data-dir": {
+      type: "string",
+      arg: "DIR",
+      help: "emulator state directory (default .mailbag); `mailbag queue` finds the emulator here",
+    },
+    "emulator-port": {
+      type: "string",
+      arg: "N",
+      help: "port of the embedded emulator (default 4577)",
+    },
+    only: {
+      type: "string",
+      arg: "PARTS",
+      help: "run only these parts: ingress, route, deliver, functions (= route,deliver), comma-separated",
+    },
+    gateway: { type: "string", short: "g", arg: "ID", help: "run only this gateway of the config" },
+    backend: { type: "string", arg: "KIND", help: "emulator, endpoint or aws (see above)" },
+  },
+  env: {
+    ...CONFIG_ENV,
+    MAILBAG_PORT: "--port",
+    MAILBAG_HOST: "--host",
+    MAILBAG_DATA_DIR: "--data-dir",
+    MAILBAG_EMULATOR_PORT: "--emulator-port",
+    MAILBAG_GATEWAY: "--gateway",
+    MAILBAG_BACKEND: "--backend",
+    MAILBAG_SMART_HOST: "smtp://host:port that replaces the config's smart host",
+    MAILBAG_DIRECTORY: "s3://bucket/key of the published directory (config) instead of a file",
+    MAILBAG_LOG: "log level: debug, info (default), warn, error, silent",
+    AWS_ENDPOINT_URL: "an AWS-compatible endpoint (LocalStack); AWS_REGION the region",
+  },
+  example: "MAILBAG_SMART_HOST=smtp://127.0.0.1:2526 mailbag start --port 2525",
+} as const satisfies CommandHelp;
 
 export async function start(argv: string[]): Promise<number> {
-  const { values } = parseArgs({
-    args: argv,
-    options: {
-      ...configOption,
-      port: { type: "string", short: "p" },
-      host: { type: "string" },
-      "data-dir": { type: "string" },
-      "emulator-port": { type: "string" },
-      only: { type: "string" },
-      gateway: { type: "string", short: "g" },
-      backend: { type: "string" },
-    },
-  });
+  const { values, positionals } = parseCommand(START_HELP, argv);
+  if (positionals.length > 0) throw new UsageError(`unexpected argument '${positionals[0]}'`);
   const port = Number(values.port ?? process.env.MAILBAG_PORT ?? 2525);
   if (!Number.isInteger(port) || port < 0 || port > 65535)
     throw new UsageError(`--port: not a port: ${values.port}`);
