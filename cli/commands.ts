@@ -1,4 +1,6 @@
 /** The commands of `mailbag`, each with its help (cli/help.ts). */
+
+import { DELETE_HELP, FLUSH_HELP, flush, REDRIVE_HELP, redrive, remove } from "./actions.ts";
 import {
   ADDRESS_MAP_HELP,
   addressMap,
@@ -19,7 +21,9 @@ import {
   type CommandHelp,
   formatHelp,
 } from "./help.ts";
+import { QUEUE_HELP, queue } from "./queue.ts";
 import { ROUTE_HELP, route } from "./route.ts";
+import { FIND_HELP, find, SHOW_HELP, show } from "./show.ts";
 import { START_HELP, start } from "./start.ts";
 import { submit } from "./submit.ts";
 
@@ -86,6 +90,12 @@ export const COMMANDS: Record<string, Command> = {
   fetch: { help: FETCH_HELP, run: fetch },
   submit: { help: SUBMIT_HELP, run: submit },
   check: { help: CHECK_HELP, run: check },
+  queue: { help: QUEUE_HELP, run: queue },
+  show: { help: SHOW_HELP, run: show },
+  find: { help: FIND_HELP, run: find },
+  flush: { help: FLUSH_HELP, run: flush },
+  redrive: { help: REDRIVE_HELP, run: redrive },
+  delete: { help: DELETE_HELP, run: remove },
 };
 
 export const HELP_HELP = {

@@ -55,11 +55,17 @@ export const BACKEND_OPTIONS = {
     arg: "N",
     help: "the running emulator's port (default: found in --data-dir, else 4577)",
   },
+  "data-dir": {
+    type: "string",
+    arg: "DIR",
+    help: "the data directory of the running `mailbag start` (default .mailbag)",
+  },
 } as const satisfies OptionsHelp;
 
 export const BACKEND_ENV = {
   MAILBAG_BACKEND: "--backend",
   MAILBAG_EMULATOR_PORT: "--emulator-port",
+  MAILBAG_DATA_DIR: "--data-dir",
   AWS_ENDPOINT_URL: "an AWS-compatible endpoint (LocalStack); AWS_REGION the region",
 } as const;
 

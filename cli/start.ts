@@ -6,12 +6,14 @@
  * creating nothing: that is the ingress container's mode (`--only ingress --gateway ID`, config
  * from the published directory in MAILBAG_DIRECTORY).
  */
+import { rm, writeFile } from "node:fs/promises";
+import { join } from "node:path";
 import { PARTS, type Part, startLocalNetwork } from "../functions/local/gateway.ts";
 import { awsSettingsFromEnv, createAwsClients } from "../functions/shared/aws.ts";
 import { saveAwsCallCounts } from "../functions/shared/aws-calls.ts";
 import { DIRECTORY_ENV, loadDirectory } from "../functions/shared/directory.ts";
 import { bucketOverrides, createRuntime } from "../functions/shared/runtime.ts";
-import { loadConfig, UsageError } from "./common.ts";
+import { EMULATOR_FILE, loadConfig, UsageError } from "./common.ts";
 import { CONFIG_ENV, CONFIG_OPTION, type CommandHelp, parseCommand } from "./help.ts";
 
 export const START_HELP = {
@@ -113,7 +115,13 @@ export async function start(argv: string[]): Promise<number> {
     });
     process.env.AWS_ENDPOINT_URL = emulator.endpoint;
     settings = { ...settings, endpoint: emulator.endpoint };
-    stopEmulator = () => emulator.stop();
+    // Where `mailbag queue|show|flush…` find this emulator (cli/common.ts runningEmulator).
+    const info = join(dataDir, EMULATOR_FILE);
+    await writeFile(info, `${JSON.stringify({ endpoint: emulator.endpoint, pid: process.pid })}\n`);
+    stopEmulator = async () => {
+      await rm(info, { force: true });
+      await emulator.stop();
+    };
     const signed = file ? `credentials in ${file}` : "credentials from the environment";
     backend = `embedded emulator (fauxqs) at ${emulator.endpoint} (loopback only, signed requests only: ${signed}), state in ${dataDir}`;
   }
@@ -154,7 +162,17 @@ export async function start(argv: string[]): Promise<number> {
       "mailbag: outbound mailbags (outbound/<PO>/) polled every second: locally there are no S3 event notifications (on AWS they wake the intake function)\n",
     );
   }
-  process.stdout.write(`mailbag: smart host ${smartHost}; Ctrl-C to stop\n`);
+  process.stdout.write(`mailbag: smart host ${smartHost}\n`);
+  // Like Postfix's startup log, but what an admin wants first: mail left from the last run.
+  try {
+    const { waitingSummary } = await import("../core/mailq.ts");
+    const { mailq, snapshot } = await import("../functions/shared/mailq-store.ts");
+    const q = mailq(runtime.map, runtime.clients);
+    process.stdout.write(`mailbag: ${waitingSummary((await snapshot(q)).rows, new Date())}\n`);
+  } catch (err) {
+    process.stdout.write(`mailbag: could not count the waiting mail: ${(err as Error).message}\n`);
+  }
+  process.stdout.write("mailbag: Ctrl-C to stop\n");
 
   await new Promise<void>((resolve) => {
     process.once("SIGINT", resolve);

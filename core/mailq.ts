@@ -1,0 +1,353 @@
+/**
+ * What the gateway holds, as Postfix's `mailq` shows it: the queues of every gateway (found
+ * through core/names.ts, so a queue added there shows up here) and, per message, where each
+ * recipient stands. Pure: the records are read by functions/shared/mailq-store.ts.
+ *
+ * SQS gives counts (visible, in flight, delayed:
+ * https://docs.aws.amazon.com/AWSSimpleQueueService/latest/APIReference/API_GetQueueAttributes.html)
+ * but not the age of the oldest message (a CloudWatch metric only, and not on the emulators), and
+ * a queue cannot be read without taking its messages from the functions. So the age comes from
+ * the mailbag's records: message ids are ULIDs (core/ids.ts), their acceptance time.
+ */
+import type { DeliveryStatus, Envelope } from "./envelope.ts";
+import { idTime } from "./ids.ts";
+import { gatewayResources, intakeQueue, pickupQueue } from "./names.ts";
+import { type AddressMap, type Route, routeRecipient } from "./routing.ts";
+
+export interface QueueRef {
+  readonly gateway: string;
+  /** `route`, `deliver`, `push`, `route DLQ`, `intake`, `pickup SALES`… */
+  readonly queue: string;
+  /** The SQS queue name. */
+  readonly name: string;
+  readonly deadLetter: boolean;
+  /** Which stage of a message this queue holds (for the age of its oldest message). */
+  readonly stage: string;
+}
+
+/**
+ * Every queue of the network: each string map of gatewayResources() (queues, deadLetterQueues,
+ * and whatever is added there later), each gateway's intake queue, each pickup postoffice's
+ * notification queue (at the gateway that receives for it).
+ */
+export function networkQueues(map: AddressMap): QueueRef[] {
+  const { config } = map;
+  const refs: QueueRef[] = [];
+  for (const gw of config.gateways) {
+    for (const [field, value] of Object.entries(gatewayResources(config.prefix, gw.id))) {
+      if (typeof value !== "object" || value === null) continue;
+      const deadLetter = /dead/i.test(field);
+      for (const [role, name] of Object.entries(value as Record<string, string>)) {
+        refs.push({
+          gateway: gw.id,
+          queue: deadLetter ? `${role} DLQ` : role,
+          name,
+          deadLetter,
+          stage: deadLetter ? `${role}-dlq` : role,
+        });
+      }
+    }
+    refs.push({
+      gateway: gw.id,
+      queue: "intake",
+      name: intakeQueue(config.prefix, gw.id),
+      deadLetter: false,
+      stage: "intake",
+    });
+  }
+  for (const po of config.postoffices) {
+    const gw = map.receiverOf.get(po.id);
+    if (!gw || po.inbound) continue;
+    refs.push({
+      gateway: gw.id,
+      queue: `pickup ${po.id}`,
+      name: pickupQueue(config.prefix, po.id),
+      deadLetter: false,
+      stage: `pickup ${po.id}`,
+    });
+  }
+  return refs;
+}
+
+export interface QueueCounts {
+  /** Visible: waiting for a function to take them. */
+  readonly waiting: number;
+  /** Received by a function and not yet deleted (being worked on, or failed and held back). */
+  readonly inFlight: number;
+  /** Sent with a delay that has not passed. */
+  readonly delayed: number;
+}
+
+export interface QueueRow extends QueueRef {
+  /** undefined: the queue does not exist on this backend (not deployed, or this gateway's mode has none). */
+  readonly counts: QueueCounts | undefined;
+  /** Acceptance time of the oldest message this queue holds, from the records. */
+  readonly oldest: Date | undefined;
+}
+
+/** A recipient's place: what happened to it and where it is. */
+export interface Leg {
+  readonly recipient: string;
+  readonly route: Route;
+  readonly state: "delivered" | "failed" | "deferred" | "queued" | "in mailbag" | "picked up";
+  /** The stage (queue role) it waits in, when it waits. */
+  readonly stage?: string | undefined;
+  readonly attempts: number;
+  readonly reply?: string | undefined;
+  readonly at?: string | undefined;
+}
+
+/** Everything the mailbag knows about one message. */
+export interface MessageRecords {
+  readonly id: string;
+  readonly envelope: Envelope | undefined;
+  /** messages/<id>.status.json: smart host, backbone and refused recipients. */
+  readonly status: DeliveryStatus | undefined;
+  /** Postoffice → messages/<id>.<PO>.status.json (push). */
+  readonly pushStatus: Readonly<Record<string, DeliveryStatus>>;
+  /** Postoffices whose inbound mailbag still holds a copy. */
+  readonly inbound: readonly string[];
+  /** Dead-letter queues holding a job of this message. */
+  readonly deadLetters: readonly string[];
+}
+
+const FINAL = new Set<Leg["state"]>(["delivered", "failed", "picked up"]);
+
+/**
+ * Each recipient's route (computed from the config, exactly as the router did) and its state
+ * from the status records.
+ */
+export function messageLegs(map: AddressMap, r: MessageRecords): Leg[] {
+  if (!r.envelope) return [];
+  const gateway = r.envelope.gateway;
+  return r.envelope.rcptTo.map((rcpt): Leg => {
+    const route = routeRecipient(map, gateway, rcpt);
+    const target = route.kind === "refuse" ? rcpt : route.recipient;
+    if (route.kind === "inbound") {
+      const po = route.postoffice;
+      if (map.byId.get(po)?.inbound) {
+        const s = r.pushStatus[po]?.recipients[target];
+        if (s) return { recipient: rcpt, route, ...s, stage: "push" };
+        return { recipient: rcpt, route, state: "queued", stage: "push", attempts: 0 };
+      }
+      const waiting = r.inbound.includes(po);
+      return {
+        recipient: rcpt,
+        route,
+        state: waiting ? "in mailbag" : "picked up",
+        stage: waiting ? `pickup ${po}` : undefined,
+        attempts: 0,
+      };
+    }
+    const s = r.status?.recipients[target] ?? r.status?.recipients[rcpt];
+    if (s) return { recipient: rcpt, route, ...s, stage: "deliver" };
+    return {
+      recipient: rcpt,
+      route,
+      state: route.kind === "refuse" ? "failed" : "queued",
+      stage: "deliver",
+      attempts: 0,
+    };
+  });
+}
+
+export const isFinal = (leg: Leg): boolean => FINAL.has(leg.state);
+
+/** The router has left no trace yet: no status, no inbound copy, no push status. */
+export function unrouted(r: MessageRecords): boolean {
+  return r.status === undefined && r.inbound.length === 0 && Object.keys(r.pushStatus).length === 0;
+}
+
+/**
+ * Which stages hold each unfinished message, oldest first. A gateway's route queue is one FIFO
+ * group worked in order, so the messages still in it are the newest `routeDepth` unrouted ones;
+ * older unrouted ones have been routed to the delivery queue and wait there, not yet tried.
+ */
+export function pendingStages(
+  map: AddressMap,
+  messages: readonly MessageRecords[],
+  routeDepth: Readonly<Record<string, number>>,
+): Map<string, { stages: Set<string>; legs: Leg[] }> {
+  const out = new Map<string, { stages: Set<string>; legs: Leg[] }>();
+  const sorted = [...messages].sort((a, b) => (a.id < b.id ? -1 : 1));
+  const unroutedLeft: Record<string, number> = { ...routeDepth };
+  for (const m of [...sorted].reverse()) {
+    if (!m.envelope) continue;
+    const legs = messageLegs(map, m);
+    const stages = new Set<string>();
+    for (const d of m.deadLetters) stages.add(d);
+    if (m.deadLetters.length === 0) {
+      const gw = m.envelope.gateway;
+      if (unrouted(m) && (unroutedLeft[gw] ?? 0) > 0 && legs.some((l) => !isFinal(l))) {
+        unroutedLeft[gw] = (unroutedLeft[gw] ?? 0) - 1;
+        stages.add("route");
+      } else {
+        for (const l of legs) if (!isFinal(l) && l.stage) stages.add(l.stage);
+      }
+    }
+    if (stages.size > 0) out.set(m.id, { stages, legs });
+  }
+  return new Map([...out].sort(([a], [b]) => (a < b ? -1 : 1)));
+}
+
+/** The oldest message per `gateway|stage`, from pendingStages' result. */
+export function oldestByStage(
+  pending: ReadonlyMap<string, { stages: Set<string> }>,
+  gatewayOf: (id: string) => string | undefined,
+): Map<string, Date> {
+  const oldest = new Map<string, Date>();
+  for (const [id, { stages }] of pending) {
+    const gw = gatewayOf(id);
+    for (const stage of stages) {
+      const key = `${gw}|${stage}`;
+      if (!oldest.has(key)) oldest.set(key, new Date(idTime(id)));
+    }
+  }
+  return oldest;
+}
+
+/** `3s`, `4m05s`, `2h03m`, `3d04h`: an age as mailq readers scan it. */
+export function formatAge(ms: number): string {
+  const s = Math.max(0, Math.floor(ms / 1000));
+  const pad = (n: number) => String(n).padStart(2, "0");
+  if (s < 60) return `${s}s`;
+  if (s < 3600) return `${Math.floor(s / 60)}m${pad(s % 60)}s`;
+  if (s < 86400) return `${Math.floor(s / 3600)}h${pad(Math.floor((s % 3600) / 60))}m`;
+  return `${Math.floor(s / 86400)}d${pad(Math.floor((s % 86400) / 3600))}h`;
+}
+
+export interface QueueTotals extends QueueCounts {
+  readonly deadLetters: number;
+  readonly oldest: Date | undefined;
+}
+
+export function queueTotals(rows: readonly QueueRow[]): QueueTotals {
+  let waiting = 0;
+  let inFlight = 0;
+  let delayed = 0;
+  let deadLetters = 0;
+  let oldest: Date | undefined;
+  for (const r of rows) {
+    if (!r.counts) continue;
+    waiting += r.counts.waiting;
+    inFlight += r.counts.inFlight;
+    delayed += r.counts.delayed;
+    if (r.deadLetter) deadLetters += r.counts.waiting + r.counts.inFlight + r.counts.delayed;
+    if (r.oldest && (!oldest || r.oldest < oldest)) oldest = r.oldest;
+  }
+  return { waiting, inFlight, delayed, deadLetters, oldest };
+}
+
+/** The table `mailbag queue` prints: one row per existing queue, totals last. */
+export function formatQueueTable(rows: readonly QueueRow[], now: Date): string {
+  const head = ["gateway", "queue", "waiting", "in flight", "delayed", "oldest", "sqs name"];
+  const age = (d: Date | undefined) => (d ? formatAge(now.getTime() - d.getTime()) : "-");
+  const body = rows
+    .filter((r) => r.counts)
+    .map((r) => [
+      r.gateway,
+      r.queue,
+      String(r.counts?.waiting ?? 0),
+      String(r.counts?.inFlight ?? 0),
+      String(r.counts?.delayed ?? 0),
+      age(r.oldest),
+      r.name,
+    ]);
+  const t = queueTotals(rows);
+  body.push([
+    "total",
+    `${t.deadLetters} dead-lettered`,
+    String(t.waiting),
+    String(t.inFlight),
+    String(t.delayed),
+    age(t.oldest),
+    "",
+  ]);
+  const widths = head.map((h, i) => Math.max(h.length, ...body.map((r) => (r[i] ?? "").length)));
+  const numeric = new Set([2, 3, 4]);
+  const line = (cells: readonly string[]) =>
+    cells
+      .map((c, i) => (numeric.has(i) ? c.padStart(widths[i] ?? 0) : c.padEnd(widths[i] ?? 0)))
+      .join("  ")
+      .trimEnd();
+  return `${[line(head), ...body.map(line)].join("\n")}\n`;
+}
+
+/** One line for `mailbag start`: how much mail is waiting. */
+export function waitingSummary(rows: readonly QueueRow[], now: Date): string {
+  const t = queueTotals(rows);
+  const held = t.waiting + t.inFlight + t.delayed;
+  if (held === 0) return "no mail waiting in the queues";
+  const age = t.oldest ? `, oldest ${formatAge(now.getTime() - t.oldest.getTime())}` : "";
+  const dead = t.deadLetters > 0 ? ` (${t.deadLetters} in dead-letter queues)` : "";
+  return `${held} message job(s) waiting in the queues${dead}${age}; see mailbag queue`;
+}
+
+/** One word for a message: where it stands as a whole. */
+export function messageState(map: AddressMap, r: MessageRecords): string {
+  if (!r.envelope) return "removed";
+  if (r.deadLetters.length > 0) return `dead-lettered (${r.deadLetters.join(", ")})`;
+  const legs = messageLegs(map, r);
+  const count = (s: Leg["state"]) => legs.filter((l) => l.state === s).length;
+  if (legs.every(isFinal)) {
+    const failed = count("failed");
+    return failed === 0 ? "done" : failed === legs.length ? "failed" : `done, ${failed} failed`;
+  }
+  const parts = (["delivered", "failed", "deferred", "queued", "in mailbag"] as const)
+    .filter((s) => count(s) > 0)
+    .map((s) => `${count(s)} ${s}`);
+  return `waiting (${parts.join(", ")})`;
+}
+
+function routeText(leg: Leg): string {
+  const r = leg.route;
+  switch (r.kind) {
+    case "inbound":
+      return `postoffice ${r.postoffice}${r.hubs.length > 0 ? ` via ${r.hubs.join(", ")}` : ""}`;
+    case "backbone":
+      return `backbone to gateway ${r.to}`;
+    case "smarthost":
+      return "smart host";
+    default:
+      return "refused";
+  }
+}
+
+function whereText(leg: Leg, r: MessageRecords): string {
+  if (leg.state === "delivered") return "delivered";
+  if (leg.state === "failed") return "failed (bounce: see the status reply)";
+  if (leg.state === "picked up") return "picked up by its postoffice";
+  if (r.deadLetters.length > 0) return `dead-letter queue (${r.deadLetters.join(", ")})`;
+  if (leg.state === "in mailbag") return `inbound mailbag, waiting for pickup (${leg.stage})`;
+  return `${leg.stage} queue`;
+}
+
+/** `mailbag show`: the envelope, then one block per recipient. */
+export function formatMessage(map: AddressMap, r: MessageRecords): string {
+  const e = r.envelope;
+  if (!e) return `${r.id}: no envelope (removed, or refused before it was queued)\n`;
+  const client = `${e.client.address} (HELO ${e.client.helo}${e.client.tls ? ", TLS" : ""}${
+    e.client.user ? `, user ${e.client.user}` : ""
+  })`;
+  const out = [
+    `message   ${r.id}`,
+    `state     ${messageState(map, r)}`,
+    `gateway   ${e.gateway}`,
+    `received  ${e.receivedAt} from ${client}`,
+    `size      ${e.size} bytes, sha256 ${e.sha256.slice(0, 16)}…`,
+    `from      <${e.mailFrom}>`,
+    `to        ${e.rcptTo.map((t) => `<${t}>`).join(", ")}`,
+    "",
+  ];
+  for (const leg of messageLegs(map, r)) {
+    const alias = leg.route.kind !== "refuse" && leg.route.recipient !== leg.recipient;
+    out.push(`<${leg.recipient}>${alias ? ` → <${leg.route.recipient}>` : ""}`);
+    out.push(`  route     ${routeText(leg)} (rule: ${leg.route.rule})`);
+    out.push(
+      `  state     ${leg.state}, ${leg.attempts} attempt(s)${leg.at ? `, last ${leg.at}` : ""}`,
+    );
+    if (leg.reply) out.push(`  reply     ${leg.reply}`);
+    out.push(`  where     ${whereText(leg, r)}`);
+  }
+  return `${out.join("\n")}\n`;
+}
