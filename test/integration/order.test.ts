@@ -133,7 +133,7 @@ test(`${COUNT} messages from ${SESSIONS} sessions, smart host restarted twice: e
     for (const at of RESTART_AT) {
       await waitUntil(
         () => sink.subjects.length >= at,
-        300_000,
+        900_000,
         () => `${at} delivered before restart (${sink.subjects.length})`,
       );
       await sink.restart(DOWN_MS);
@@ -142,7 +142,7 @@ test(`${COUNT} messages from ${SESSIONS} sessions, smart host restarted twice: e
   await Promise.all([...Array.from({ length: SESSIONS }, session), faults]);
   await waitUntil(
     () => sink.subjects.length >= COUNT,
-    600_000,
+    900_000,
     () => `all delivered (${sink.subjects.length} of ${COUNT})`,
   );
   await new Promise((r) => setTimeout(r, 3_000)); // a late duplicate would show up now
