@@ -42,7 +42,8 @@ export function benchConfig(smartHostUrl: string, count: number, greetingDelayMs
     // Longer than a batch of ten takes on a loaded machine: a record that reappears while its
     // batch is still being worked on is received twice (harmless, but counted as calls).
     c.queues = { visibilityTimeoutSeconds: 30, maxReceiveCount: 50 };
-    c.limits = { greetingDelayMs };
+    // The load comes from one address (smtp-source on 127.0.0.1) with up to 100 sessions.
+    c.limits = { greetingDelayMs, maxConnections: 1000, maxConnectionsPerClient: 500 };
   });
 }
 
