@@ -1,8 +1,9 @@
 /**
  * `mailbag <command>`: the gateway's command line. Exit codes: 0 ok, 1 runtime failure,
- * 2 bad usage or invalid configuration (the error names the field).
+ * 2 bad usage, invalid configuration or any failure to start (the error names the field).
+ * Errors are one line; MAILBAG_DEBUG=1 adds the stack trace.
  */
-import { MailbagError } from "../core/errors.ts";
+import { MailbagError, StartupError } from "../core/errors.ts";
 import { COMMANDS, help, usage } from "./commands.ts";
 import { UsageError } from "./common.ts";
 import { wantsHelp } from "./help.ts";
@@ -36,9 +37,16 @@ async function main(argv: string[]): Promise<number> {
       process.stderr.write(`mailbag: invalid configuration: ${err.reason}\n`);
       return 2;
     }
-    process.stderr.write(`mailbag ${name}: ${(err as Error).stack ?? err}\n`);
-    return 1;
+    const message = err instanceof Error ? err.message : String(err);
+    process.stderr.write(`mailbag ${name}: ${message.split("\n")[0]}\n`);
+    if (process.env.MAILBAG_DEBUG) process.stderr.write(`${(err as Error).stack ?? ""}\n`);
+    // A gateway that cannot start is a setup problem (a port in use, a certificate that does not
+    // load): the same exit code as a bad configuration.
+    return err instanceof StartupError || name === "start" ? 2 : 1;
   }
 }
 
-process.exitCode = await main(process.argv.slice(2));
+const code = await main(process.argv.slice(2));
+process.exitCode = code;
+// A start that failed half-way may have left servers open (the emulator): do not hang.
+if (code !== 0) process.exit(code);

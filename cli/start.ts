@@ -76,9 +76,11 @@ export const START_HELP = {
 export async function start(argv: string[]): Promise<number> {
   const { values, positionals } = parseCommand(START_HELP, argv);
   if (positionals.length > 0) throw new UsageError(`unexpected argument '${positionals[0]}'`);
-  const port = Number(values.port ?? process.env.MAILBAG_PORT ?? 2525);
-  if (!Number.isInteger(port) || port < 0 || port > 65535)
-    throw new UsageError(`--port: not a port: ${values.port}`);
+  const port = portOption("--port", values.port ?? process.env.MAILBAG_PORT ?? "2525");
+  const emulatorPort = portOption(
+    "--emulator-port",
+    values["emulator-port"] ?? process.env.MAILBAG_EMULATOR_PORT ?? "4577",
+  );
   const parts = selectParts(values.only);
   let settings = awsSettingsFromEnv();
   const mode =
@@ -108,7 +110,7 @@ export async function start(argv: string[]): Promise<number> {
     const { credentials, file } = await dataDirCredentials(dataDir);
     useCredentials(credentials);
     const emulator = await startEmulator({
-      port: Number(values["emulator-port"] ?? process.env.MAILBAG_EMULATOR_PORT ?? 4577),
+      port: emulatorPort,
       dataDir,
       region: settings.region,
       credentials,
@@ -197,4 +199,12 @@ function selectParts(only: string | undefined): Partial<Record<Part, boolean>> {
       throw new UsageError(`--only: unknown part '${p}' (${PARTS.join(", ")}, functions)`);
   }
   return Object.fromEntries(PARTS.map((p) => [p, wanted.has(p)]));
+}
+
+/** A port option: 1-65535, or 0 for any free port (tests, benchmarks). */
+function portOption(name: string, value: string): number {
+  const port = Number(value);
+  if (!/^\d+$/.test(value) || port > 65535)
+    throw new UsageError(`${name}: not a port (0-65535): ${value}`);
+  return port;
 }

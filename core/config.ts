@@ -238,7 +238,7 @@ const configSchema = z.strictObject({
       maxSessionSeconds: z
         .number()
         .int()
-        .min(10)
+        .min(1)
         .max(86_400)
         .default(DEFAULT_LIMITS.maxSessionSeconds),
       /**

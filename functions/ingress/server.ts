@@ -14,7 +14,7 @@ import { SMTPServer, type SMTPServerOptions, type SMTPServerSession } from "smtp
 import { type AcceptDeps, acceptMessage } from "../../core/accept.ts";
 import { AuthGuard } from "../../core/auth-guard.ts";
 import type { Config } from "../../core/config.ts";
-import { MailbagError, sessionRejection } from "../../core/errors.ts";
+import { MailbagError, StartupError, sessionRejection } from "../../core/errors.ts";
 import { newMessageId } from "../../core/ids.ts";
 import { traceIdentity } from "../../core/loop.ts";
 import { receivedHeader } from "../../core/received.ts";
@@ -329,9 +329,14 @@ function equalSecret(expected: string, given: string): boolean {
 
 export function listen(server: SMTPServer, port: number, host: string): Promise<number> {
   return new Promise((resolve, reject) => {
-    server.server.once("error", reject);
+    // EADDRINUSE, EACCES...: one line naming the port, not a stack (cli/mailbag.ts, exit 2).
+    const failed = (err: NodeJS.ErrnoException) =>
+      reject(
+        new StartupError(`SMTP port ${host}:${port}`, err.code ?? err.message, { cause: err }),
+      );
+    server.server.once("error", failed);
     server.listen(port, host, () => {
-      server.server.off("error", reject);
+      server.server.off("error", failed);
       resolve((server.server.address() as AddressInfo).port);
     });
   });
