@@ -95,10 +95,16 @@ test("SIGTERM to the bin wrapper (re-running under the pinned Node) stops the ga
   const port = await new Promise<number>((resolve, reject) => {
     wrapper.stdout.on("data", (d: Buffer) => {
       out += d.toString();
-      const m = /SMTP on 127\.0\.0\.1:(\d+)/.exec(out);
+      // The last banner line: from here on the gateway stops gracefully on SIGTERM.
+      const m = /SMTP on 127\.0\.0\.1:(\d+)[\s\S]*Ctrl-C to stop/.exec(out);
       if (m) resolve(Number(m[1]));
     });
     wrapper.once("exit", (code) => reject(new Error(`exited ${code}: ${out}`)));
+    // Not a timing assertion: a start that never finishes must not hang the suite.
+    setTimeout(() => {
+      wrapper.kill("SIGKILL");
+      reject(new Error(`no banner within 120 s: ${out}`));
+    }, 120_000).unref();
   });
   const reachable = (p: number) =>
     new Promise<boolean>((resolve) => {
