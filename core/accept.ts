@@ -25,7 +25,8 @@ export interface AcceptInput {
   readonly data: Readable;
   /** Trace headers to prepend, CRLF-terminated. */
   readonly header: string;
-  readonly envelope: Omit<Envelope, "version" | "size" | "sha256">;
+  readonly envelope: Omit<Envelope, "version" | "size" | "sha256" | "rcptParams"> &
+    Partial<Pick<Envelope, "rcptParams">>;
   readonly maxBytes: number;
   /** Refuse looping messages (554 5.4.6) and prepend this gateway's trace field (loop.ts). */
   readonly loop?: LoopPolicy;
@@ -59,7 +60,13 @@ export async function acceptMessage(deps: AcceptDeps, input: AcceptInput): Promi
   try {
     if (failure) throw failure;
     await upload;
-    const envelope: Envelope = { version: 1, ...input.envelope, size, sha256: hash.digest("hex") };
+    const envelope: Envelope = {
+      version: 1,
+      rcptParams: {},
+      ...input.envelope,
+      size,
+      sha256: hash.digest("hex"),
+    };
     await deps.store.putJson(envelopeKey, envelope);
     await deps.queue.send(deps.routeQueue, { v: 1, id, gateway }, gateway, id);
     return envelope;

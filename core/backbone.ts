@@ -18,14 +18,14 @@ export function nextHopTransport(
     return route.kind === "backbone" ? route.to : "";
   };
   return {
-    async send(from, to, body, size) {
+    async send(from, to, body, size, options) {
       const hops = new Set(to.map(hopOf));
       if (hops.size !== 1) {
         body.destroy();
         throw new Error(`one delivery job, several next hops: ${[...hops].join(", ")}`);
       }
       const [hop = ""] = hops;
-      return (hop ? peer(hop) : smartHost).send(from, to, body, size);
+      return (hop ? peer(hop) : smartHost).send(from, to, body, size, options);
     },
   };
 }

@@ -9,6 +9,7 @@ import { z } from "zod";
 import { MS_MAIL_NAME, MS_MAIL_NAME_RULE, parseNativeAddress } from "./address.ts";
 import { parseSpacePattern } from "./address-space.ts";
 import { awsSection } from "./config-aws.ts";
+import { deliverySection } from "./config-delivery.ts";
 import { ConfigError } from "./errors.ts";
 
 /** MS Mail network, postoffice and mailbox names: up to 10 characters (docs/routing.md#addresses). */
@@ -292,12 +293,21 @@ const configSchema = z.strictObject({
     .default({ minVersion: "TLSv1.2" }),
   queues: z
     .strictObject({
-      /** How long a failed record stays invisible (and holds back its FIFO group) before a retry. */
+      /**
+       * How long a job being worked on stays invisible: the function timeout, and the wait
+       * before a job that failed for an unexpected reason (not a 4xx, not an unreachable next
+       * hop: those follow `delivery`) is tried again.
+       */
       visibilityTimeoutSeconds: z.number().int().min(1).max(43200).default(60),
-      /** Receives before a record goes to the dead-letter queue. */
+      /**
+       * Receives of a job after which one that fails for an unexpected reason is moved to its
+       * dead-letter queue (logged at error level with the mail id, noted in its status record).
+       */
       maxReceiveCount: z.number().int().min(1).max(1000).default(10),
     })
     .default({ visibilityTimeoutSeconds: 60, maxReceiveCount: 10 }),
+  /** Retries, queue lifetime and waiting for the next hop (core/config-delivery.ts). */
+  delivery: deliverySection,
   /** Deployment settings read only by the CDK app (infra/). */
   aws: awsSection.optional(),
 });

@@ -1,33 +1,57 @@
 /**
- * Delivery of one message to the smart host, or (push) to a postoffice's own server: the same
- * steps, only the keys (deliveryKeys) and the transport the caller hands in differ. The
- * envelope comes from the stored envelope, never from headers; the body is piped from the mailbag. Per recipient: 2xx → delivered, 5xx → failed
- * (recorded in the message's status record; DSNs come later), 4xx or no answer → deferred, and
- * the job fails so the queue retries it. Recipients already delivered or failed are skipped on a
- * retry, so a redelivered job does not send twice.
+ * One delivery attempt of one job (a message, some of its recipients, one next hop). The
+ * envelope comes from the stored envelope, never from headers; the body is piped from the
+ * mailbag. Target-agnostic: the next hop is whatever `transport` is (smart host, SES, another
+ * gateway, a postoffice's server: push jobs read the postoffice's inbound mailbag, deliveryKeys).
+ *
+ * Per recipient:
+ * - 2xx → delivered (a "relayed" report when it asked NOTIFY=SUCCESS and the next hop has no DSN);
+ * - 5xx → failed, one report (bounce) for all recipients that failed in this attempt;
+ * - 4xx to RCPT or DATA → deferred: the job is acknowledged and a retry job with exponential
+ *   backoff goes to the retry queue (retry.ts), so the message leaves the head of the line;
+ * - no answer (connection refused, timeout, 421) → NextHopUnreachableError: the job stays at
+ *   the head of the FIFO line, which waits (the handler applies capped backoff);
+ * - older than the queue lifetime → failed with 4.4.7 and reported.
+ * Recipients already delivered or failed are skipped, so a redelivered job does not send twice.
  */
+import { type DeliveryPolicy, retryDelaySeconds } from "./config-delivery.ts";
+import { type DsnRecipient, notifyWants } from "./dsn.ts";
 import {
   type DeliverJob,
   type DeliveryStatus,
+  type Envelope,
   parseEnvelope,
   parseStatus,
   type RecipientState,
 } from "./envelope.ts";
-import { MailbagError } from "./errors.ts";
+import {
+  BackendUnavailableError,
+  enhancedCodeOf,
+  MailbagError,
+  NextHopUnreachableError,
+  reportStatus,
+  SmartHostReplyError,
+} from "./errors.ts";
 import { keys } from "./names.ts";
-import type { MailbagStore, SmartHostTransport } from "./ports.ts";
+import type { MailbagStore, SmartHostTransport, TransportResult } from "./ports.ts";
+import { type ReportDeps, type ReportResult, reportInto } from "./report.ts";
+import { type RetryDeps, type RetryJob, scheduleRetry } from "./retry.ts";
 
-export interface DeliverDeps {
+/** The retry line's queues (RetryDeps) are where deferred recipients wait for their next attempt. */
+export interface DeliverDeps extends RetryDeps {
   readonly store: MailbagStore;
   readonly transport: SmartHostTransport;
+  readonly policy: DeliveryPolicy;
+  readonly reports: ReportDeps;
   readonly now?: () => Date;
 }
 
-/** Some recipients could not be delivered yet: the job must be retried. */
-export class DeliveryDeferredError extends MailbagError {
-  constructor(id: string, recipients: readonly string[], reply: string) {
-    super(451, "4.4.0", `message ${id}: ${recipients.length} recipient(s) deferred: ${reply}`);
-  }
+export interface DeliverOutcome {
+  readonly status: DeliveryStatus;
+  /** The retry job queued for deferred recipients, if any. */
+  readonly retry?: RetryJob;
+  /** Reports sent (or not) in this attempt, and reports that failed (logged, dropped). */
+  readonly reports: readonly ReportResult[];
 }
 
 /**
@@ -54,51 +78,174 @@ export function deliveryKeys(job: DeliverJob): {
       };
 }
 
-export async function deliverMessage(deps: DeliverDeps, job: DeliverJob): Promise<DeliveryStatus> {
-  const now = (deps.now ?? (() => new Date()))().toISOString();
-  const at = deliveryKeys(job);
+export async function deliverMessage(deps: DeliverDeps, job: DeliverJob): Promise<DeliverOutcome> {
+  const now = (deps.now ?? (() => new Date()))();
+  const at = now.toISOString();
+  const where = deliveryKeys(job);
   // Status first: a push job retried after its message left the inbound mailbag has nothing
   // pending and must not look for it.
-  const previous = await deps.store.getJson(at.status);
+  const previous = await deps.store.getJson(where.status);
   const status: DeliveryStatus =
     previous === undefined ? { id: job.id, recipients: {} } : parseStatus(previous);
   const pending = job.recipients.filter((r) => {
     const state = status.recipients[r]?.state;
     return state !== "delivered" && state !== "failed";
   });
-  if (pending.length === 0) return status;
-  const envelope = parseEnvelope(await deps.store.getJson(at.envelope));
+  if (pending.length === 0) return { status, reports: [] };
+  const envelope = parseEnvelope(await deps.store.getJson(where.envelope));
 
-  const record = (address: string, state: RecipientState, reply: string) => {
+  const record = (address: string, state: RecipientState, reply: string, remoteMta?: string) => {
+    const prev = status.recipients[address];
     status.recipients[address] = {
       state,
       reply,
-      at: now,
-      attempts: (status.recipients[address]?.attempts ?? 0) + 1,
+      at,
+      attempts: (prev?.attempts ?? 0) + 1,
+      ...(remoteMta ? { remoteMta } : {}),
     };
   };
+
+  const age = (now.getTime() - Date.parse(envelope.receivedAt)) / 1000;
+  if (age >= deps.policy.queueLifetimeSeconds) {
+    // Postfix's maximal_queue_lifetime: what is still undelivered is returned, 4.4.7.
+    for (const r of pending) {
+      const last = status.recipients[r];
+      status.recipients[r] = {
+        state: "failed",
+        reply: `${reportStatus.expired} delivery time expired${last ? `; last reply: ${last.reply}` : ""}`,
+        at,
+        attempts: last?.attempts ?? 0,
+        ...(last?.remoteMta ? { remoteMta: last.remoteMta } : {}),
+      };
+    }
+    const reports = await report(deps, envelope, status, pending, "failed", reportStatus.expired);
+    await settle(deps, job, where, status, []);
+    return { status, reports };
+  }
+
+  let result: TransportResult;
+  const body = await deps.store.getStream(where.message);
   try {
-    const body = await deps.store.getStream(at.message);
-    const result = await deps.transport.send(envelope.mailFrom, pending, body, envelope.size);
-    for (const address of result.accepted) record(address, "delivered", result.reply);
-    for (const r of result.refused) record(r.address, r.permanent ? "failed" : "deferred", r.reply);
+    result = await deps.transport.send(envelope.mailFrom, pending, body, envelope.size, {
+      params: envelope.params,
+      rcptParams: envelope.rcptParams,
+    });
   } catch (err) {
-    // A refusal of the whole transaction (MAIL or DATA reply) or no reply at all.
-    const permanent = err instanceof MailbagError && !err.transient;
-    const reply = err instanceof MailbagError ? err.reply : `4.4.1 ${(err as Error).message}`;
-    for (const address of pending) record(address, permanent ? "failed" : "deferred", reply);
+    body.destroy();
+    if (!(err instanceof MailbagError)) throw err;
+    if (unreachable(err)) {
+      // The line waits: nothing is recorded as an attempt of these recipients.
+      for (const r of pending) record(r, "deferred", replyOf(err));
+      await deps.store.putJson(where.status, status);
+      throw err instanceof NextHopUnreachableError
+        ? err
+        : new NextHopUnreachableError(replyOf(err), { cause: err });
+    }
+    // The whole transaction was refused (MAIL or DATA reply): the same for every recipient.
+    const permanent = !err.transient;
+    result = {
+      accepted: [],
+      refused: pending.map((address) => ({ address, reply: replyOf(err), permanent })),
+      reply: replyOf(err),
+    };
   }
-  await deps.store.putJson(at.status, status);
+
+  const remote = result.remoteMta;
+  for (const address of result.accepted) record(address, "delivered", result.reply, remote);
+  for (const r of result.refused)
+    record(r.address, r.permanent ? "failed" : "deferred", r.reply, remote);
+
+  const failed = pending.filter((r) => status.recipients[r]?.state === "failed");
   const deferred = pending.filter((r) => status.recipients[r]?.state === "deferred");
-  // Pushed: every recipient is settled, so the message leaves the postoffice's inbound mailbag.
-  if (job.postoffice !== undefined && deferred.length === 0)
-    await deps.store.delete([at.message, at.envelope]);
+  const reports = [
+    ...(await report(deps, envelope, status, failed, "failed")),
+    // RFC 3461 §6.2.1: a next hop without DSN ends the chain of reports here: "relayed".
+    ...(result.dsn === false
+      ? await report(
+          deps,
+          envelope,
+          status,
+          result.accepted.filter((r) => notifyWants(envelope.rcptParams[r]?.NOTIFY, "relayed")),
+          "relayed",
+          reportStatus.relayed,
+        )
+      : []),
+  ];
+
+  let retry: RetryJob | undefined;
   if (deferred.length > 0) {
-    throw new DeliveryDeferredError(
-      job.id,
-      deferred,
-      status.recipients[deferred[0] ?? ""]?.reply ?? "",
+    const attempt = Math.max(...deferred.map((r) => status.recipients[r]?.attempts ?? 1));
+    const lifetimeLeft = deps.policy.queueLifetimeSeconds - age;
+    // Never later than the end of the queue lifetime, so the 4.4.7 report comes on time.
+    const delay = Math.max(
+      1,
+      Math.min(retryDelaySeconds(deps.policy, attempt), Math.ceil(lifetimeLeft)),
     );
+    const due = new Date(now.getTime() + delay * 1000).toISOString();
+    for (const r of deferred) {
+      const s = status.recipients[r];
+      if (s) s.next = due;
+    }
+    const { postoffice } = job;
+    retry = {
+      v: 1,
+      id: job.id,
+      gateway: job.gateway,
+      recipients: deferred,
+      due,
+      attempt,
+      ...(postoffice !== undefined ? { postoffice } : {}),
+    };
   }
-  return status;
+  await settle(deps, job, where, status, deferred);
+  if (retry) await scheduleRetry({ ...deps, now: () => now }, retry);
+  return { status, reports, ...(retry ? { retry } : {}) };
+}
+
+/** Writes the status; a push job whose recipients are all settled leaves the inbound mailbag. */
+async function settle(
+  deps: DeliverDeps,
+  job: DeliverJob,
+  where: ReturnType<typeof deliveryKeys>,
+  status: DeliveryStatus,
+  deferred: readonly string[],
+): Promise<void> {
+  await deps.store.putJson(where.status, status);
+  if (job.postoffice !== undefined && deferred.length === 0)
+    await deps.store.delete([where.message, where.envelope]);
+}
+
+/** No reply at all, or `421` (RFC 5321 §3.8: the service is closing the channel). */
+function unreachable(err: MailbagError): boolean {
+  if (err instanceof SmartHostReplyError) return err.responseCode === 421;
+  return err instanceof NextHopUnreachableError || err instanceof BackendUnavailableError;
+}
+
+function replyOf(err: unknown): string {
+  return err instanceof MailbagError ? err.reply : `451 ${(err as Error).message}`;
+}
+
+/** Sends one report about `recipients` and notes its id (or why none) in their status. */
+async function report(
+  deps: DeliverDeps,
+  envelope: Envelope,
+  status: DeliveryStatus,
+  recipients: readonly string[],
+  action: DsnRecipient["action"],
+  fixedStatus?: string,
+): Promise<DeliverOutcome["reports"]> {
+  if (recipients.length === 0) return [];
+  const dsn: DsnRecipient[] = recipients.map((address) => {
+    const s = status.recipients[address];
+    return {
+      address,
+      action,
+      status: fixedStatus ?? enhancedCodeOf(s?.reply ?? ""),
+      diagnostic: s?.reply,
+      remoteMta: s?.remoteMta,
+      lastAttempt: s ? new Date(s.at) : undefined,
+    };
+  });
+  const result = await reportInto(deps.reports, envelope, status, dsn);
+  return result ? [result] : [];
 }

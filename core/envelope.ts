@@ -30,6 +30,8 @@ const envelopeSchema = z.strictObject({
   sha256: z.string().regex(/^[0-9a-f]{64}$/),
   /** ESMTP parameters worth keeping for later (RFC 1652 BODY, RFC 6531 SMTPUTF8, RFC 3461 DSN). */
   params: z.record(z.string(), z.string()).default({}),
+  /** RCPT TO parameters per recipient, as given (RFC 3461 NOTIFY and ORCPT). */
+  rcptParams: z.record(z.string(), z.record(z.string(), z.string())).default({}),
 });
 export type Envelope = z.output<typeof envelopeSchema>;
 
@@ -51,6 +53,20 @@ const deliverJobSchema = z.strictObject({
 });
 export type DeliverJob = z.output<typeof deliverJobSchema>;
 
+/** Retry queue: "these deferred recipients are due again at `due`" (core/retry.ts). */
+const retryJobSchema = z.strictObject({
+  v: z.literal(1),
+  id: z.string(),
+  gateway: z.string(),
+  recipients: z.array(z.string()).min(1),
+  due: z.string(),
+  /** The attempt that deferred them (the next is attempt + 1). */
+  attempt: z.number().int().positive(),
+  /** A push job's postoffice: the retry goes back to the push queue, in that postoffice's group. */
+  postoffice: z.string().optional(),
+});
+export type RetryJob = z.output<typeof retryJobSchema>;
+
 export type RecipientState = "delivered" | "failed" | "deferred";
 const statusSchema = z.strictObject({
   id: z.string(),
@@ -62,8 +78,16 @@ const statusSchema = z.strictObject({
       reply: z.string(),
       at: z.string(),
       attempts: z.number().int().positive(),
+      /** The host that gave the reply (Remote-MTA of a report). */
+      remoteMta: z.string().optional(),
+      /** Deferred: when the next attempt is due (ISO time). */
+      next: z.string().optional(),
+      /** The report (DSN) sent about this recipient: its message id, or why there is none. */
+      dsn: z.string().optional(),
     }),
   ),
+  /** Where the message's job went when it was given up on (a dead-letter queue), and why. */
+  deadLetter: z.strictObject({ queue: z.string(), reason: z.string(), at: z.string() }).optional(),
 });
 export type DeliveryStatus = z.output<typeof statusSchema>;
 
@@ -90,6 +114,7 @@ function parser<S extends z.ZodType>(what: string, schema: S): (json: unknown) =
 export const parseEnvelope = parser("envelope", envelopeSchema);
 export const parseRouteJob = parser("route job", routeJobSchema);
 export const parseDeliverJob = parser("delivery job", deliverJobSchema);
+export const parseRetryJob = parser("retry job", retryJobSchema);
 export const parseStatus = parser("delivery status", statusSchema);
 
 /** JSON.parse that reports bad JSON as a MalformedRecordError too. */

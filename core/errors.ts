@@ -165,3 +165,57 @@ export class StartupError extends Error {
     this.field = field;
   }
 }
+
+// ---- Delivery (issue 9): reports, retries, ESMTP passthrough. ----
+
+/**
+ * The next hop gave no usable answer (connection refused, timeout, `421`): the whole delivery
+ * line of the gateway waits and resumes in order (README "Order").
+ */
+export class NextHopUnreachableError extends MailbagError {
+  constructor(reason: string, options?: ErrorOptions) {
+    super(451, "4.4.1", `next hop unreachable: ${reason}`, options);
+  }
+}
+
+/** RFC 6531 §3.4: a non-ASCII address in a transaction that did not ask for SMTPUTF8. */
+export const utf8AddressNeedsSmtputf8 = (address: string): PolicyRejectionError =>
+  new PolicyRejectionError(
+    553,
+    "5.6.7",
+    `Address <${address}> is not ASCII: use MAIL FROM:<...> SMTPUTF8`,
+  );
+
+/** RFC 6531 §3.5: the next hop cannot take a message that needs SMTPUTF8; it bounces. */
+export const nextHopLacksSmtputf8 = (): SmartHostReplyError =>
+  new SmartHostReplyError(554, "5.6.7", "Next hop does not support SMTPUTF8 (RFC 6531)");
+
+/**
+ * RFC 6152 §3: an 8-bit body for a next hop without 8BITMIME must be converted or returned.
+ * We return it (5.6.3, conversion required but not supported): converting to quoted-printable
+ * would rewrite MIME structure and break signatures.
+ */
+export const nextHopLacks8bitmime = (): SmartHostReplyError =>
+  new SmartHostReplyError(554, "5.6.3", "Next hop does not support 8BITMIME (RFC 6152)");
+
+/** A job that failed too often, or a record that cannot be read: it goes to a dead-letter queue. */
+export const deadLettered = (reason: string): MailbagError =>
+  new MailbagError(554, "5.3.0", `Delivery given up (dead-letter queue): ${reason}`);
+
+/**
+ * RFC 3463 codes that appear only in delivery reports (RFC 3464 Status fields), never as a
+ * reply: delivered/relayed (X.0.0 success) and the queue lifetime running out (X.4.7).
+ */
+export const reportStatus = {
+  delivered: "2.0.0",
+  relayed: "2.0.0",
+  expired: "4.4.7",
+} as const;
+
+/** The enhanced code of an SMTP reply line (`550 5.1.1 ...`), or the class digit's `.0.0`. */
+export function enhancedCodeOf(reply: string): string {
+  const m = /^(\d)\d\d[ -](\d\.\d{1,3}\.\d{1,3})\b/.exec(reply.trim());
+  if (m?.[2]) return m[2];
+  const cls = /^(\d)\d\d/.exec(reply.trim())?.[1] ?? "4";
+  return `${cls}.0.0`;
+}

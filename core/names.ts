@@ -10,6 +10,8 @@ export interface GatewayResources {
   readonly bucket: string;
   readonly queues: Readonly<Record<QueueRole, string>>;
   readonly deadLetterQueues: Readonly<Record<QueueRole, string>>;
+  /** Standard queue (per-message delays) where deferred recipients wait: core/retry.ts. */
+  readonly retryQueue: string;
 }
 
 /**
@@ -30,6 +32,7 @@ export function gatewayResources(prefix: string, gatewayId: string): GatewayReso
       deliver: `${base}-deliver-dlq.fifo`,
       push: `${base}-push-dlq.fifo`,
     },
+    retryQueue: `${base}-retry`,
   };
 }
 

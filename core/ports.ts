@@ -35,6 +35,13 @@ export interface JobQueue {
    * (https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/FIFO-queues-exactly-once-processing.html).
    */
   send(queueName: string, body: unknown, groupId: string, deduplicationId: string): Promise<void>;
+  /** Sends to a standard queue, invisible for `delaySeconds` (0-900): the retry line. */
+  sendDelayed(queueName: string, body: unknown, delaySeconds: number): Promise<void>;
+  /**
+   * Keeps a received record invisible for `seconds` from now (ChangeMessageVisibility): how
+   * the head of a FIFO line waits with backoff while its group stays blocked behind it.
+   */
+  postpone(queueName: string, receiptHandle: string, seconds: number): Promise<void>;
   /**
    * Sends FIFO messages in this order, up to ten per call (SendMessageBatch). Resolves with how
    * many of them, counted from the first, are known to be on the queue: all of them, or fewer
@@ -62,6 +69,21 @@ export interface TransportResult {
   }[];
   /** The final reply to DATA, e.g. `250 2.0.0 Ok: queued as ABC`. */
   readonly reply: string;
+  /** The host that answered (Remote-MTA in reports). */
+  readonly remoteMta?: string;
+  /**
+   * Whether the next hop took the DSN parameters (RFC 3461): false means it offers no DSN, so
+   * recipients that asked NOTIFY=SUCCESS get a "relayed" report from us.
+   */
+  readonly dsn?: boolean;
+}
+
+/** The ESMTP parameters of the stored envelope, for the next hop (RFC 6152, 6531, 3461). */
+export interface SendOptions {
+  /** MAIL FROM parameters as the client gave them (BODY, SMTPUTF8, RET, ENVID). */
+  readonly params?: Readonly<Record<string, string>>;
+  /** RCPT TO parameters per recipient (NOTIFY, ORCPT). */
+  readonly rcptParams?: Readonly<Record<string, Readonly<Record<string, string>>>>;
 }
 
 /** The smart host: SMTP relay or Amazon SES. */
@@ -71,5 +93,11 @@ export interface SmartHostTransport {
    * Rejects with a SmartHostReplyError for a reply that refuses the whole transaction, and with
    * a BackendUnavailableError when no reply could be had (connection refused, timeout).
    */
-  send(from: string, to: readonly string[], body: Readable, size: number): Promise<TransportResult>;
+  send(
+    from: string,
+    to: readonly string[],
+    body: Readable,
+    size: number,
+    options?: SendOptions,
+  ): Promise<TransportResult>;
 }

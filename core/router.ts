@@ -7,10 +7,11 @@
  * so a retried record does no harm: copies overwrite themselves and each delivery job carries a
  * deduplication id made of the message id and its next hop.
  */
-import { parseEnvelope, parseStatus, type RouteJob } from "./envelope.ts";
-import { BackendUnavailableError } from "./errors.ts";
+import { type Envelope, parseEnvelope, parseStatus, type RouteJob } from "./envelope.ts";
+import { BackendUnavailableError, enhancedCodeOf } from "./errors.ts";
 import { keys, pushGroup } from "./names.ts";
 import type { JobQueue, MailbagStore, QueuedJob } from "./ports.ts";
+import { type ReportDeps, type ReportResult, reportInto } from "./report.ts";
 import { type AddressMap, routeRecipient } from "./routing.ts";
 
 export interface RouterDeps {
@@ -21,6 +22,8 @@ export interface RouterDeps {
   readonly deliverQueue: string;
   /** The gateway's push queue name: delivery to postoffices' own servers. */
   readonly pushQueue: string;
+  /** Where reports about refused recipients are accepted (the gateway's own accept path). */
+  readonly reports?: ReportDeps;
   readonly now?: () => Date;
 }
 
@@ -35,6 +38,8 @@ export type RouteOutcome =
       readonly backbone: Record<string, string[]>;
       /** Recipient → the reply that refused it. */
       readonly refused: Record<string, string>;
+      /** The report (bounce) about the refused recipients, or why none was sent. */
+      readonly report?: ReportResult;
     }
   /** No envelope: the ingress refused this attempt (4xx) and removed it; nothing to deliver. */
   | { readonly kind: "abandoned" };
@@ -145,7 +150,8 @@ async function planRoute(
       );
     }
   }
-  if (Object.keys(refused).length > 0) await recordRefused(deps, job.id, refused);
+  const report =
+    Object.keys(refused).length > 0 ? await recordRefused(deps, envelope, refused) : undefined;
   // One delivery job per next hop, so each is one SMTP transaction (nextHopTransport).
   const deliveries = Object.entries(hops).map(([hop, recipients]) => ({
     body: { v: 1, id: job.id, gateway: envelope.gateway, recipients },
@@ -153,20 +159,51 @@ async function planRoute(
     deduplicationId: hop ? `${job.id}.${hop}` : job.id,
   }));
   const { "": outbound = [], ...backbone } = hops;
-  return { outcome: { kind: "routed", inbound, outbound, backbone, refused }, deliveries };
+  return {
+    outcome: {
+      kind: "routed",
+      inbound,
+      outbound,
+      backbone,
+      refused,
+      ...(report ? { report } : {}),
+    },
+    deliveries,
+  };
 }
 
-/** Refused recipients are failed for good; bounces are built from the status record. */
+/**
+ * Refused recipients are failed for good and reported once (a retried route job finds their
+ * report noted in the status record and sends no second one).
+ */
 async function recordRefused(
   deps: RouterDeps,
-  id: string,
+  envelope: Envelope,
   refused: Record<string, string>,
-): Promise<void> {
+): Promise<ReportResult | undefined> {
+  const { id } = envelope;
   const previous = await deps.store.getJson(keys.status(id));
   const status = previous === undefined ? { id, recipients: {} } : parseStatus(previous);
-  const at = (deps.now ?? (() => new Date()))().toISOString();
+  const now = (deps.now ?? (() => new Date()))();
+  const at = now.toISOString();
   for (const [address, reply] of Object.entries(refused)) {
     status.recipients[address] ??= { state: "failed", reply, at, attempts: 1 };
   }
+  const unreported = Object.keys(refused).filter((a) => status.recipients[a]?.dsn === undefined);
+  const report = deps.reports
+    ? await reportInto(
+        deps.reports,
+        envelope,
+        status,
+        unreported.map((address) => ({
+          address,
+          action: "failed" as const,
+          status: enhancedCodeOf(refused[address] ?? ""),
+          diagnostic: refused[address],
+          lastAttempt: now,
+        })),
+      )
+    : undefined;
   await deps.store.putJson(keys.status(id), status);
+  return report;
 }

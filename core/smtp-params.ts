@@ -8,12 +8,13 @@ import { sessionRejection } from "./errors.ts";
 
 /**
  * The parameters the ingress implements, by command: the one list to extend when an extension
- * is advertised (DSN's RET/ENVID and NOTIFY/ORCPT come with issue 9).
- * SIZE: RFC 1870; BODY: RFC 6152 (8BITMIME); SMTPUTF8: RFC 6531; AUTH: RFC 4954 §5.
+ * is advertised.
+ * SIZE: RFC 1870; BODY: RFC 6152 (8BITMIME); SMTPUTF8: RFC 6531; AUTH: RFC 4954 §5;
+ * RET, ENVID, NOTIFY, ORCPT: RFC 3461 (DSN, docs/delivery.md).
  */
 export const KNOWN_PARAMETERS: Record<"MAIL" | "RCPT", readonly string[]> = {
-  MAIL: ["SIZE", "BODY", "SMTPUTF8", "AUTH"],
-  RCPT: [],
+  MAIL: ["SIZE", "BODY", "SMTPUTF8", "AUTH", "RET", "ENVID"],
+  RCPT: ["NOTIFY", "ORCPT"],
 };
 
 /** RFC 5321 §4.1.2 esmtp-keyword. */

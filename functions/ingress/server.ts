@@ -14,7 +14,13 @@ import { SMTPServer, type SMTPServerOptions, type SMTPServerSession } from "smtp
 import { type AcceptDeps, acceptMessage } from "../../core/accept.ts";
 import { AuthGuard } from "../../core/auth-guard.ts";
 import type { Config } from "../../core/config.ts";
-import { MailbagError, StartupError, sessionRejection } from "../../core/errors.ts";
+import { isAscii } from "../../core/dsn.ts";
+import {
+  MailbagError,
+  StartupError,
+  sessionRejection,
+  utf8AddressNeedsSmtputf8,
+} from "../../core/errors.ts";
 import { newMessageId } from "../../core/ids.ts";
 import { traceIdentity } from "../../core/loop.ts";
 import { receivedHeader } from "../../core/received.ts";
@@ -84,6 +90,8 @@ export function createIngress(opts: IngressOptions): SMTPServer {
     minVersion: map.config.tls.minVersion,
     // RFC 2034: every reply carries an enhanced status code, smtp-server's own ones too.
     hideENHANCEDSTATUSCODES: false,
+    // RFC 3461: take NOTIFY, ORCPT, RET and ENVID (stored, forwarded, honoured in reports).
+    hideDSN: false,
     onConnect(session, callback) {
       const client = clientAddress(session);
       const fromClient = connections.perClient.get(client) ?? 0;
@@ -154,6 +162,7 @@ export function createIngress(opts: IngressOptions): SMTPServer {
     onMailFrom(address, session, callback) {
       guard(callback, () => {
         checkParameters("MAIL", address.args as Record<string, unknown> | false);
+        requireSmtputf8(address.address, session);
         const authenticated = (session.user as { postoffice?: string } | undefined)?.postoffice;
         const submitter = submittingPostoffice(map, gatewayId, address.address, {
           address: session.remoteAddress,
@@ -165,6 +174,7 @@ export function createIngress(opts: IngressOptions): SMTPServer {
     onRcptTo(address, session, callback) {
       guard(callback, () => {
         checkParameters("RCPT", address.args as Record<string, unknown> | false);
+        requireSmtputf8(address.address, session);
         if (session.envelope.rcptTo.length >= maxRecipients)
           throw sessionRejection.tooManyRecipients(maxRecipients);
         // RFC 5321 §4.5.1: the domainless <postmaster> must be accepted; it is this gateway's
@@ -213,6 +223,7 @@ export function createIngress(opts: IngressOptions): SMTPServer {
           },
           receivedAt: receivedAt.toISOString(),
           params: mailParams(session),
+          rcptParams: rcptParams(session),
         },
       }).then(
         (envelope) => {
@@ -300,13 +311,38 @@ function guard(callback: (err?: Error | null) => void, check: () => void): void 
   }
 }
 
+/** RFC 6531 §3.4: a non-ASCII address only in a transaction that said SMTPUTF8. */
+function requireSmtputf8(address: string, session: SMTPServerSession): void {
+  if (!isAscii(address) && !session.envelope.smtpUtf8) {
+    throw utf8AddressNeedsSmtputf8(address);
+  }
+}
+
+/** MAIL FROM parameters worth keeping: BODY, SMTPUTF8 (a flag: stored as ""), RET, ENVID. */
 function mailParams(session: SMTPServerSession): Record<string, string> {
   const args = (session.envelope.mailFrom ? session.envelope.mailFrom.args : undefined) || {};
-  return Object.fromEntries(
+  const params: Record<string, string> = Object.fromEntries(
     Object.entries(args as Record<string, unknown>)
       .filter(([, v]) => typeof v === "string")
       .map(([k, v]) => [k.toUpperCase(), v as string]),
   );
+  if (session.envelope.smtpUtf8) params.SMTPUTF8 = "";
+  return params;
+}
+
+/** RCPT TO parameters per recipient: RFC 3461 NOTIFY and ORCPT. */
+function rcptParams(session: SMTPServerSession): Record<string, Record<string, string>> {
+  const out: Record<string, Record<string, string>> = {};
+  for (const r of session.envelope.rcptTo) {
+    const args = (r.args || {}) as Record<string, unknown>;
+    const kept: Record<string, string> = {};
+    for (const [k, v] of Object.entries(args)) {
+      const key = k.toUpperCase();
+      if ((key === "NOTIFY" || key === "ORCPT") && typeof v === "string") kept[key] = v;
+    }
+    if (Object.keys(kept).length > 0) out[r.address] = kept;
+  }
+  return out;
 }
 
 function submitUsers(

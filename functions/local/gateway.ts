@@ -79,6 +79,8 @@ export async function startLocalNetwork(opts: LocalNetworkOptions): Promise<Loca
   const tls = ingress ? await import("../ingress/tls.ts") : undefined;
   const gateways: LocalGateway[] = [];
   const pollers: Poller[] = [];
+  const retries: Runner[] = [];
+  const retrying = new Set<string>();
   for (const [index, gw] of config.gateways.entries()) {
     if (opts.gateways && !opts.gateways.includes(gw.id)) continue;
     if (opts.provision) await provisionGateway(clients, config, gw.id);
@@ -124,16 +126,25 @@ export async function startLocalNetwork(opts: LocalNetworkOptions): Promise<Loca
     for (const role of ROLES[gw.mode].filter((r) => opts.parts?.[r] ?? true)) {
       const name = gatewayResources(config.prefix, gw.id).queues[role];
       const queueUrl = await resolveUrl(name);
-      runners[role] = startRunner({
-        sqs: clients.sqs,
-        queueUrl,
-        queueArn: await queueArn(clients, queueUrl),
-        region: clients.settings.region,
-        functionName: `${config.prefix}-${gw.id}-${role}`,
-        role,
-        handler: await HANDLERS[role](),
-        ...(opts.waitSeconds !== undefined ? { waitSeconds: opts.waitSeconds } : {}),
-      });
+      const start = (url: string, arn: string) =>
+        startRunner({
+          sqs: clients.sqs,
+          queueUrl: url,
+          queueArn: arn,
+          region: clients.settings.region,
+          functionName: `${config.prefix}-${gw.id}-${role}`,
+          role,
+          handler,
+          ...(opts.waitSeconds !== undefined ? { waitSeconds: opts.waitSeconds } : {}),
+        });
+      const handler = await HANDLERS[role]();
+      runners[role] = start(queueUrl, await queueArn(clients, queueUrl));
+      if ((role === "deliver" || role === "push") && !retrying.has(gw.id)) {
+        // The delivery function's second event source: the retry queue (core/retry.ts).
+        retrying.add(gw.id);
+        const retryUrl = await resolveUrl(gatewayResources(config.prefix, gw.id).retryQueue);
+        retries.push(start(retryUrl, await queueArn(clients, retryUrl)));
+      }
     }
     const intake = gw.mode !== "receive" && (opts.parts?.intake ?? true);
     if (intake) {
@@ -150,6 +161,7 @@ export async function startLocalNetwork(opts: LocalNetworkOptions): Promise<Loca
       await Promise.all(servers.map((s) => ingress?.drain(s)));
       await Promise.all(pollers.map((p) => p.stop()));
       await Promise.all(gateways.flatMap((g) => Object.values(g.runners).map((r) => r.stop())));
+      await Promise.all(retries.map((r) => r.stop()));
     },
   };
 }

@@ -5,6 +5,7 @@
 import { BucketAlreadyOwnedByYou, CreateBucketCommand } from "@aws-sdk/client-s3";
 import { CreateQueueCommand, GetQueueAttributesCommand } from "@aws-sdk/client-sqs";
 import type { Config } from "../../core/config.ts";
+import { DELIVER_QUEUE_REDRIVE_RECEIVES } from "../../core/config-delivery.ts";
 import { gatewayResources, type QueueRole } from "../../core/names.ts";
 import type { AwsClients } from "../shared/aws.ts";
 
@@ -32,11 +33,27 @@ export async function provisionGateway(
       VisibilityTimeout: String(config.queues.visibilityTimeoutSeconds),
       RedrivePolicy: JSON.stringify({
         deadLetterTargetArn: dlqArn,
-        maxReceiveCount: config.queues.maxReceiveCount,
+        // The handlers dead-letter failing jobs themselves (logged, core/dead-letter.ts); SQS's
+        // redrive is the backstop. The delivery line may wait out a next-hop outage first.
+        maxReceiveCount:
+          role === "route" ? config.queues.maxReceiveCount : DELIVER_QUEUE_REDRIVE_RECEIVES,
       }),
     });
   }
+  // Deferred recipients wait here (per-message delays need a standard queue: core/retry.ts).
+  await clients.sqs.send(
+    new CreateQueueCommand({
+      QueueName: names.retryQueue,
+      Attributes: {
+        VisibilityTimeout: String(config.queues.visibilityTimeoutSeconds),
+        MessageRetentionPeriod: String(RETENTION_SECONDS),
+      },
+    }),
+  );
 }
+
+/** SQS's longest retention: nothing expires before the delivery queue lifetime (at most 13 days). */
+const RETENTION_SECONDS = 14 * 86_400;
 
 async function createFifo(
   clients: AwsClients,
@@ -48,7 +65,12 @@ async function createFifo(
       QueueName: name,
       // Explicit deduplication ids (the message id), never content-based: two identical messages
       // accepted a second apart are two messages.
-      Attributes: { FifoQueue: "true", ContentBasedDeduplication: "false", ...attributes },
+      Attributes: {
+        FifoQueue: "true",
+        ContentBasedDeduplication: "false",
+        MessageRetentionPeriod: String(RETENTION_SECONDS),
+        ...attributes,
+      },
     }),
   );
   if (!res.QueueUrl) throw new Error(`CreateQueue ${name} returned no URL`);

@@ -4,7 +4,7 @@ import type { SQSBatchResponse, SQSEvent } from "aws-lambda";
 import { parseJson, parseRouteJob, type RouteJob } from "../../core/envelope.ts";
 import { routeBatch } from "../../core/router.ts";
 import { describeError, log } from "../shared/log.ts";
-import { type RuntimeContext, withRuntime } from "../shared/middleware.ts";
+import { type RuntimeContext, settleFailure, withRuntime } from "../shared/middleware.ts";
 
 export const handler = middy<SQSEvent, SQSBatchResponse, Error, RuntimeContext>()
   .use(withRuntime())
@@ -20,16 +20,24 @@ export const handler = middy<SQSEvent, SQSBatchResponse, Error, RuntimeContext>(
     const gateway = jobs[0]?.gateway;
     const results = gateway ? await routeBatch(context.runtime.routerDeps(gateway), jobs) : [];
     for (const [i, r] of results.entries()) {
-      if (r.ok)
+      if (!r.ok) failure = r.error;
+      else {
+        const id = jobs[i]?.id;
         log.info(r.outcome.kind === "abandoned" ? "route-abandoned" : "routed", {
-          id: jobs[i]?.id,
+          id,
           ...r.outcome,
         });
-      else failure = r.error;
+        if (r.outcome.kind === "routed" && r.outcome.report?.kind === "failed")
+          log.error("report-failed", { id, error: r.outcome.report.error });
+      }
     }
     const done = results.filter((r) => r.ok).length;
-    const failed = event.Records.slice(done);
-    if (failed[0])
+    let failed = event.Records.slice(done);
+    if (failed[0]) {
       log.warn("route-failed", { messageId: failed[0].messageId, ...describeError(failure) });
+      // A poison job (unreadable, or failing maxReceiveCount times) goes to the dead-letter
+      // queue with an error log line; the jobs behind it are routed again, in order.
+      if (await settleFailure(context.runtime, failed[0], failure)) failed = failed.slice(1);
+    }
     return { batchItemFailures: failed.map((r) => ({ itemIdentifier: r.messageId })) };
   });

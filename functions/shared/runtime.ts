@@ -5,11 +5,14 @@
 import type { AcceptDeps } from "../../core/accept.ts";
 import { nextHopTransport } from "../../core/backbone.ts";
 import type { Config } from "../../core/config.ts";
+import type { DeadLetterDeps } from "../../core/dead-letter.ts";
 import type { DeliverDeps } from "../../core/deliver.ts";
 import { BackendUnavailableError, ConfigError } from "../../core/errors.ts";
 import type { IntakeDeps } from "../../core/intake.ts";
 import { gatewayResources } from "../../core/names.ts";
 import type { JobQueue, SmartHostTransport } from "../../core/ports.ts";
+import type { ReportDeps } from "../../core/report.ts";
+import type { RetryDeps } from "../../core/retry.ts";
 import type { RouterDeps } from "../../core/router.ts";
 import { type AddressMap, buildAddressMap, ingressUrlOf } from "../../core/routing.ts";
 import { type AwsClients, awsSettingsFromEnv, createAwsClients } from "./aws.ts";
@@ -33,6 +36,10 @@ export interface Runtime {
   intakeDeps(gatewayId: string): IntakeDeps;
   /** For a push job (`postoffice` set), the postoffice's own server is the transport. */
   deliverDeps(gatewayId: string, postoffice?: string): DeliverDeps;
+  retryDeps(gatewayId: string): RetryDeps;
+  /** Where a gateway's reports (bounces) enter: its own accept path. */
+  reportDeps(gatewayId: string): ReportDeps;
+  deadLetterDeps(gatewayId: string): DeadLetterDeps;
 }
 
 /**
@@ -75,6 +82,23 @@ export function createRuntime(
     pushTransports.set(postoffice, t);
     return t;
   };
+  const acceptDeps = (gw: string): AcceptDeps => ({
+    store: s3Store(clients.s3, names(gw).bucket),
+    queue,
+    routeQueue: names(gw).queues.route,
+  });
+  const reportDeps = (gw: string): ReportDeps => ({
+    accept: acceptDeps(gw),
+    reportingMta: map.gateways.get(gw)?.hostname ?? `${gw.toLowerCase()}.mailbag.invalid`,
+    gateway: gw,
+    maxBytes: config.limits.maxMessageBytes,
+  });
+  const retryDeps = (gw: string): RetryDeps => ({
+    queue,
+    deliverQueue: names(gw).queues.deliver,
+    pushQueue: names(gw).queues.push,
+    retryQueue: names(gw).retryQueue,
+  });
   return {
     config,
     map,
@@ -94,15 +118,26 @@ export function createRuntime(
       gatewayId: gw,
       hostname: map.gateways.get(gw)?.hostname ?? `${gw.toLowerCase()}.mailbag.invalid`,
     }),
+    reportDeps,
+    retryDeps,
+    deadLetterDeps: (gw) => ({
+      store: s3Store(clients.s3, names(gw).bucket),
+      queue,
+      reports: reportDeps(gw),
+    }),
     routerDeps: (gw) => ({
       map,
       store: s3Store(clients.s3, names(gw).bucket),
       queue,
       deliverQueue: names(gw).queues.deliver,
       pushQueue: names(gw).queues.push,
+      reports: reportDeps(gw),
     }),
     deliverDeps: (gw, postoffice) => ({
+      ...retryDeps(gw),
       store: s3Store(clients.s3, names(gw).bucket),
+      policy: config.delivery,
+      reports: reportDeps(gw),
       transport: postoffice
         ? pushTransport(gw, postoffice)
         : nextHopTransport(map, gw, transport, (peer) => {
@@ -134,9 +169,9 @@ function smartHost(config: Config, clients: AwsClients): SmartHostTransport {
 function lazyTransport(load: () => Promise<SmartHostTransport>): SmartHostTransport {
   let transport: Promise<SmartHostTransport> | undefined;
   return {
-    async send(from, to, body, size) {
+    async send(from, to, body, size, options) {
       transport ??= load();
-      return (await transport).send(from, to, body, size);
+      return (await transport).send(from, to, body, size, options);
     },
   };
 }

@@ -3,11 +3,23 @@
  * into DATA, over a connection kept open between messages. smtp:// uses STARTTLS when offered
  * without verifying the peer (Postfix's smtp_tls_security_level=may); smtps:// is implicit TLS
  * with verification; lmtp:// speaks LMTP (push delivery to a postoffice's mail store).
+ *
+ * ESMTP passthrough: the client's BODY=8BITMIME, SMTPUTF8, RET, ENVID (MAIL) and NOTIFY, ORCPT
+ * (RCPT, per recipient) go to the next hop when it offers the extension (RFC 6152, 6531, 3461).
+ * A message that needs SMTPUTF8 or 8BITMIME from a next hop without it is refused for good
+ * (5.6.7 / 5.6.3) and so returned to its sender; without DSN we report `dsn: false`, and the
+ * delivery core sends "relayed" reports itself.
  */
 import type { Readable } from "node:stream";
 import SMTPConnection from "nodemailer/lib/smtp-connection";
-import { BackendUnavailableError, SmartHostReplyError } from "../../core/errors.ts";
-import type { SmartHostTransport, TransportResult } from "../../core/ports.ts";
+import { isAscii } from "../../core/dsn.ts";
+import {
+  NextHopUnreachableError,
+  nextHopLacks8bitmime,
+  nextHopLacksSmtputf8,
+  SmartHostReplyError,
+} from "../../core/errors.ts";
+import type { SendOptions, SmartHostTransport, TransportResult } from "../../core/ports.ts";
 
 interface ReplyError {
   code?: string;
@@ -59,6 +71,8 @@ export function smtpTransport(url: string, heloName: string): SmartHostTransport
     idle = undefined;
     close(conn);
   };
+  // The parameters of the transaction in progress, added to nodemailer's MAIL and RCPT lines.
+  let current: SendOptions = {};
   const open = async (): Promise<SMTPConnection> => {
     const cached = idle;
     idle = undefined;
@@ -70,6 +84,7 @@ export function smtpTransport(url: string, heloName: string): SmartHostTransport
     }
     const conn = new SMTPConnection(options);
     conn.on("error", () => undefined); // reported through the pending callback
+    withParameters(conn, () => current);
     await new Promise<void>((resolve, reject) => {
       conn.once("error", reject);
       conn.connect((err) => (err ? reject(err) : resolve()));
@@ -82,18 +97,27 @@ export function smtpTransport(url: string, heloName: string): SmartHostTransport
   };
 
   return {
-    async send(from, to, body, size) {
+    async send(from, to, body, size, sendOptions = {}) {
       let conn: SMTPConnection | undefined;
       try {
         conn = await open();
         const c = conn;
+        const offered = extensionsOf(c);
+        const params = sendOptions.params ?? {};
+        const needsUtf8 = params.SMTPUTF8 !== undefined || [from, ...to].some((a) => !isAscii(a));
+        const eightBit = params.BODY?.toUpperCase() === "8BITMIME";
+        if (needsUtf8 && !offered.includes("SMTPUTF8")) throw nextHopLacksSmtputf8();
+        if (eightBit && !offered.includes("8BITMIME")) throw nextHopLacks8bitmime();
+        current = sendOptions;
         const info = await new Promise<{
           accepted: string[];
           rejectedErrors?: ReplyError[];
           response: string;
         }>((resolve, reject) =>
-          c.send({ from: from || false, to: [...to], size }, body, (err, result) =>
-            err ? reject(err) : resolve(result),
+          c.send(
+            { from: from || false, to: [...to], size, use8BitMime: eightBit },
+            body,
+            (err, result) => (err ? reject(err) : resolve(result)),
           ),
         );
         if (idle) close(idle.conn);
@@ -102,10 +126,18 @@ export function smtpTransport(url: string, heloName: string): SmartHostTransport
           accepted: info.accepted,
           refused: (info.rejectedErrors ?? []).map(refusal),
           reply: info.response,
+          remoteMta: options.host,
+          dsn: offered.includes("DSN"),
         };
       } catch (err) {
         if (conn) close(conn);
-        return fromError(err as ReplyError, body);
+        if (err instanceof SmartHostReplyError) {
+          body.destroy();
+          throw err;
+        }
+        return { ...fromError(err as ReplyError, body), remoteMta: options.host };
+      } finally {
+        current = {};
       }
     },
   };
@@ -142,5 +174,39 @@ function fromError(err: ReplyError, body: Readable): TransportResult {
       text.replace(/^\d{3}[ -](\d\.\d{1,3}\.\d{1,3}\s)?/, ""),
     );
   }
-  throw new BackendUnavailableError(`smart host unreachable: ${err.message}`, { cause: err });
+  throw new NextHopUnreachableError(err.message, { cause: err });
+}
+
+/** The extensions the peer announced in its EHLO reply (nodemailer keeps them internally). */
+function extensionsOf(conn: SMTPConnection): string[] {
+  return (conn as unknown as { _supportedExtensions?: string[] })._supportedExtensions ?? [];
+}
+
+/**
+ * nodemailer sends one set of DSN parameters for all recipients and SMTPUTF8 only for non-ASCII
+ * addresses; the stored envelope has them per recipient and as the client gave them. So the
+ * MAIL and RCPT command lines are completed here, for the extensions the peer offers.
+ */
+function withParameters(conn: SMTPConnection, params: () => SendOptions): void {
+  const c = conn as unknown as { _sendCommand: (cmd: string, ...rest: unknown[]) => void };
+  const send = c._sendCommand.bind(conn);
+  c._sendCommand = (cmd: string, ...rest: unknown[]) => {
+    const offered = extensionsOf(conn);
+    const { params: mail = {}, rcptParams = {} } = params();
+    const extra: string[] = [];
+    if (/^MAIL FROM:/i.test(cmd)) {
+      if (mail.SMTPUTF8 !== undefined && offered.includes("SMTPUTF8") && !/ SMTPUTF8\b/.test(cmd))
+        extra.push("SMTPUTF8");
+      if (offered.includes("DSN")) {
+        if (mail.RET) extra.push(`RET=${mail.RET}`);
+        if (mail.ENVID) extra.push(`ENVID=${mail.ENVID}`);
+      }
+    } else if (/^RCPT TO:</i.test(cmd) && offered.includes("DSN")) {
+      const address = /^RCPT TO:<([^>]*)>/i.exec(cmd)?.[1] ?? "";
+      const r = rcptParams[address] ?? {};
+      if (r.NOTIFY) extra.push(`NOTIFY=${r.NOTIFY}`);
+      if (r.ORCPT) extra.push(`ORCPT=${r.ORCPT}`);
+    }
+    send(extra.length > 0 ? `${cmd} ${extra.join(" ")}` : cmd, ...rest);
+  };
 }

@@ -1,5 +1,6 @@
-/** JobQueue over SQS FIFO queues, resolving names to URLs once per process. */
+/** JobQueue over SQS (FIFO queues, and the standard retry queue), resolving names to URLs once per process. */
 import {
+  ChangeMessageVisibilityCommand,
   GetQueueUrlCommand,
   SendMessageBatchCommand,
   SendMessageCommand,
@@ -60,6 +61,24 @@ export function sqsQueue(sqs: SQSClient, resolve = queueUrlResolver(sqs)): JobQu
         sent += chunk.length;
       }
       return sent;
+    },
+    async sendDelayed(queueName, body, delaySeconds) {
+      await sqs.send(
+        new SendMessageCommand({
+          QueueUrl: await resolve(queueName),
+          MessageBody: JSON.stringify(body),
+          DelaySeconds: Math.max(0, Math.min(900, Math.ceil(delaySeconds))),
+        }),
+      );
+    },
+    async postpone(queueName, receiptHandle, seconds) {
+      await sqs.send(
+        new ChangeMessageVisibilityCommand({
+          QueueUrl: await resolve(queueName),
+          ReceiptHandle: receiptHandle,
+          VisibilityTimeout: Math.max(0, Math.min(43_200, Math.ceil(seconds))),
+        }),
+      );
     },
   };
 }

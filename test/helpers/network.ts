@@ -48,6 +48,12 @@ export function testConfig(
   input.prefix = uniquePrefix();
   input.smartHost = { url: smartHostUrl };
   input.queues = { visibilityTimeoutSeconds: 2, maxReceiveCount: 50 };
+  // Retries and waits for the next hop in seconds, not minutes (core/config-delivery.ts).
+  input.delivery = {
+    retry: { initialSeconds: 1, maxSeconds: 2 },
+    hold: { initialSeconds: 1, maxSeconds: 2 },
+    queueLifetimeSeconds: 1800,
+  };
   change(input);
   return parseConfig(input, process.env);
 }

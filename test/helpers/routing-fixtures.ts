@@ -66,6 +66,7 @@ export interface SentJob {
   readonly body: unknown;
   readonly group: string;
   readonly dedup: string;
+  readonly delaySeconds?: number;
 }
 
 export function memoryQueue(): JobQueue & { sent: SentJob[] } {
@@ -80,5 +81,9 @@ export function memoryQueue(): JobQueue & { sent: SentJob[] } {
         sent.push({ queue, body: j.body, group: j.groupId, dedup: j.deduplicationId });
       return jobs.length;
     },
+    async sendDelayed(queue, body, delaySeconds) {
+      sent.push({ queue, body, group: "", dedup: "", delaySeconds });
+    },
+    async postpone() {},
   };
 }

@@ -10,6 +10,10 @@ export interface SunkMessage {
   readonly mailFrom: string;
   readonly rcptTo: string[];
   readonly raw: Buffer;
+  /** The MAIL FROM parameters as received (keyword → value, true for a flag). */
+  readonly mailArgs?: Record<string, unknown>;
+  /** The RCPT TO parameters per recipient. */
+  readonly rcptArgs?: Record<string, Record<string, unknown>>;
 }
 
 export interface SinkBehaviour {
@@ -29,16 +33,22 @@ export interface Sink {
   close(): Promise<void>;
 }
 
-/** `lmtp`: speak LMTP (RFC 2033) instead, as a postoffice's mail store does. */
+/**
+ * `lmtp`: speak LMTP (RFC 2033) instead, as a postoffice's mail store does. `dsn`: offer DSN
+ * (RFC 3461; smtp-server hides it by default); `hide8bitmime`, `hideSmtputf8`: do not offer them.
+ */
 export async function startSink(
   behaviour: SinkBehaviour = {},
-  options: { lmtp?: boolean } = {},
+  options: { lmtp?: boolean; dsn?: boolean; hide8bitmime?: boolean; hideSmtputf8?: boolean } = {},
 ): Promise<Sink> {
   const messages: SunkMessage[] = [];
   const sink: { behaviour: SinkBehaviour } = { behaviour };
   const refusal = (r: [number, string]) => Object.assign(new Error(r[1]), { responseCode: r[0] });
   const server = new SMTPServer({
     lmtp: options.lmtp ?? false,
+    hideDSN: !options.dsn,
+    hide8BITMIME: options.hide8bitmime ?? false,
+    hideSMTPUTF8: options.hideSmtputf8 ?? false,
     authOptional: true,
     disabledCommands: ["STARTTLS"],
     disableReverseLookup: true,
@@ -55,6 +65,13 @@ export async function startSink(
           mailFrom: session.envelope.mailFrom ? session.envelope.mailFrom.address : "",
           rcptTo: session.envelope.rcptTo.map((r) => r.address),
           raw: Buffer.concat(chunks),
+          mailArgs: (session.envelope.mailFrom ? session.envelope.mailFrom.args : undefined) || {},
+          rcptArgs: Object.fromEntries(
+            session.envelope.rcptTo.map((r) => [
+              r.address,
+              (r.args || {}) as Record<string, unknown>,
+            ]),
+          ),
         };
         const r = sink.behaviour.data?.(msg);
         if (r) return cb(refusal(r));

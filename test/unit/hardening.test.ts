@@ -94,8 +94,13 @@ describe("MAIL/RCPT parameters (RFC 5321 §4.1.1.11, §4.1.2)", () => {
       reply(() => checkParameters("MAIL", { FOO: "BAR" })),
       "555 5.5.4",
     );
+    // RFC 3461 DSN: NOTIFY/ORCPT are RCPT parameters, not MAIL ones.
     assert.equal(
-      reply(() => checkParameters("RCPT", { NOTIFY: "NEVER" })),
+      reply(() => checkParameters("RCPT", { NOTIFY: "NEVER", ORCPT: "rfc822;a@b.test" })),
+      "ok",
+    );
+    assert.equal(
+      reply(() => checkParameters("MAIL", { NOTIFY: "NEVER" })),
       "555 5.5.4",
     );
     assert.equal(
