@@ -159,7 +159,8 @@ function smartHost(config: Config, clients: AwsClients): SmartHostTransport {
     ? smtpTransport(sh.url, helo)
     : lazyTransport(async () =>
         (await import("./ses-transport.ts")).sesTransport(
-          clients.settings,
+          // smartHost.ses.region: SES may be in another region than the gateway's queues.
+          { ...clients.settings, region: sh.ses.region ?? clients.settings.region },
           sh.ses.configurationSet,
         ),
       );

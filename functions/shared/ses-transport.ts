@@ -40,6 +40,9 @@ export function sesTransport(settings: AwsSettings, configurationSet?: string): 
           accepted: [...to],
           refused: [],
           reply: `250 2.0.0 Ok: SES message id ${res.MessageId}`,
+          remoteMta: `email.${settings.region}.amazonaws.com`,
+          // SES takes no DSN parameters: NOTIFY=SUCCESS gets a "relayed" report from us.
+          dsn: false,
         };
       } catch (err) {
         const e = err as {
