@@ -175,6 +175,23 @@ describe("bounces (RFC 3464)", () => {
     }
   });
 
+  test("NOTIFY=SUCCESS and a next hop without DSN: a 'relayed' report", async () => {
+    const replies = await transaction(
+      gw.port(),
+      "ENVID=relay-1",
+      ["<ok@partner.test> NOTIFY=SUCCESS"],
+      "esmtp-relayed",
+    );
+    const id = queuedId(replies);
+    assert.ok(id, replies.join("\n"));
+    const dsnId = await reportOf(gw, id, "ok@partner.test");
+    const raw = await eventually(() => gw.object(keys.inbound("HQ", dsnId)), "relayed report");
+    const { blocks } = await parseReport(raw);
+    assert.equal(blocks[0]?.["Original-Envelope-Id"], "relay-1");
+    assert.equal(blocks[1]?.Action, "relayed");
+    assert.equal(blocks[1]?.Status, "2.0.0");
+  });
+
   test("a 5.6.7 for a UTF-8 address without SMTPUTF8 (553 at RCPT)", async () => {
     const replies = await dialog(gw.port(), [
       "EHLO client.test",
@@ -426,103 +443,87 @@ describe("queue lifetime and refusals at routing", () => {
   });
 });
 
+/**
+ * The handlers of the local runner use the runtime of the network started last (useRuntime), so
+ * each of these tests runs a network of its own and stops it before the next starts.
+ */
+async function withNetwork(
+  sinkOptions: Parameters<typeof startSink>[1],
+  run: (net: TestNetwork, sink: Sink) => Promise<void>,
+): Promise<void> {
+  const s = await startSink({}, sinkOptions);
+  const net = await startTestNetwork(testConfig(s.url), backend.endpoint);
+  try {
+    await run(net, s);
+  } finally {
+    await net.stop();
+    await s.close();
+  }
+}
+
+/** One transaction by hand, so the MAIL and RCPT parameters are exactly these. */
+const transaction = (port: number, mail: string, rcpts: string[], marker: string) =>
+  dialog(port, [
+    "EHLO client.test",
+    `MAIL FROM:<jsmith@hq.company.test> ${mail}`.trim(),
+    ...rcpts.map((r) => `RCPT TO:${r}`),
+    "DATA",
+    `From: jsmith@hq.company.test\r\nSubject: ${marker}\r\nContent-Type: text/plain; charset=utf-8\r\n` +
+      "Content-Transfer-Encoding: 8bit\r\n\r\nGrüße, Jörg\r\n.",
+    "QUIT",
+  ]);
+const queuedId = (replies: string[]) =>
+  /queued as (\S+)/.exec(replies.find((r) => r.includes("queued as")) ?? "")?.[1] ?? "";
+
 describe("ESMTP passthrough (RFC 6152, 6531, 3461)", () => {
-  let fullSink: Sink;
-  let bareSink: Sink;
-  let full: TestNetwork;
-  let bare: TestNetwork;
+  test("BODY, SMTPUTF8, RET, ENVID and per-recipient NOTIFY, ORCPT reach a next hop that offers them", () =>
+    withNetwork({ dsn: true }, async (full, fullSink) => {
+      const replies = await transaction(
+        full.port(),
+        "BODY=8BITMIME SMTPUTF8 RET=HDRS ENVID=QQ314159",
+        [
+          "<ok@partner.test> NOTIFY=SUCCESS,FAILURE ORCPT=rfc822;ok@partner.test",
+          "<jörg@partner.test> NOTIFY=NEVER",
+        ],
+        "esmtp-full",
+      );
+      assert.ok(queuedId(replies), replies.join("\n"));
+      const got = await eventually(
+        () => fullSink.messages.find((m) => m.raw.includes("Subject: esmtp-full")),
+        "message at the DSN-capable smart host",
+      );
+      assert.deepEqual(got.rcptTo, ["ok@partner.test", "jörg@partner.test"]);
+      assert.equal(got.mailArgs?.BODY, "8BITMIME");
+      assert.equal(got.mailArgs?.SMTPUTF8, true);
+      assert.equal(got.mailArgs?.RET, "HDRS");
+      assert.equal(got.mailArgs?.ENVID, "QQ314159");
+      assert.deepEqual(got.rcptArgs?.["ok@partner.test"], {
+        NOTIFY: "SUCCESS,FAILURE",
+        ORCPT: "rfc822;ok@partner.test",
+      });
+      assert.deepEqual(got.rcptArgs?.["jörg@partner.test"], { NOTIFY: "NEVER" });
+      assert.ok(got.raw.includes("Grüße, Jörg"), "8-bit body unchanged");
+    }));
 
-  before(async () => {
-    fullSink = await startSink({}, { dsn: true });
-    bareSink = await startSink({}, { hide8bitmime: true, hideSmtputf8: true });
-    full = await startTestNetwork(testConfig(fullSink.url), backend.endpoint);
-    bare = await startTestNetwork(testConfig(bareSink.url), backend.endpoint);
-  });
-
-  after(async () => {
-    await full?.stop();
-    await bare?.stop();
-    await fullSink?.close();
-    await bareSink?.close();
-  });
-
-  /** One transaction by hand, so the MAIL and RCPT parameters are exactly these. */
-  const transaction = (port: number, mail: string, rcpts: string[], marker: string) =>
-    dialog(port, [
-      "EHLO client.test",
-      `MAIL FROM:<jsmith@hq.company.test> ${mail}`.trim(),
-      ...rcpts.map((r) => `RCPT TO:${r}`),
-      "DATA",
-      `From: jsmith@hq.company.test\r\nSubject: ${marker}\r\nContent-Type: text/plain; charset=utf-8\r\n` +
-        "Content-Transfer-Encoding: 8bit\r\n\r\nGrüße, Jörg\r\n.",
-      "QUIT",
-    ]);
-  const queuedId = (replies: string[]) =>
-    /queued as (\S+)/.exec(replies.find((r) => r.includes("queued as")) ?? "")?.[1] ?? "";
-
-  test("BODY, SMTPUTF8, RET, ENVID and per-recipient NOTIFY, ORCPT reach a next hop that offers them", async () => {
-    const replies = await transaction(
-      full.port(),
-      "BODY=8BITMIME SMTPUTF8 RET=HDRS ENVID=QQ314159",
-      [
-        "<ok@partner.test> NOTIFY=SUCCESS,FAILURE ORCPT=rfc822;ok@partner.test",
-        "<jörg@partner.test> NOTIFY=NEVER",
-      ],
-      "esmtp-full",
-    );
-    assert.ok(queuedId(replies), replies.join("\n"));
-    const got = await eventually(
-      () => fullSink.messages.find((m) => m.raw.includes("Subject: esmtp-full")),
-      "message at the DSN-capable smart host",
-    );
-    assert.deepEqual(got.rcptTo, ["ok@partner.test", "jörg@partner.test"]);
-    assert.equal(got.mailArgs?.BODY, "8BITMIME");
-    assert.equal(got.mailArgs?.SMTPUTF8, true);
-    assert.equal(got.mailArgs?.RET, "HDRS");
-    assert.equal(got.mailArgs?.ENVID, "QQ314159");
-    assert.deepEqual(got.rcptArgs?.["ok@partner.test"], {
-      NOTIFY: "SUCCESS,FAILURE",
-      ORCPT: "rfc822;ok@partner.test",
-    });
-    assert.deepEqual(got.rcptArgs?.["jörg@partner.test"], { NOTIFY: "NEVER" });
-    assert.ok(got.raw.includes("Grüße, Jörg"), "8-bit body unchanged");
-  });
-
-  test("NOTIFY=SUCCESS and a next hop without DSN: a 'relayed' report", async () => {
-    const replies = await transaction(
-      gw.port(),
-      "ENVID=relay-1",
-      ["<ok@partner.test> NOTIFY=SUCCESS"],
-      "esmtp-relayed",
-    );
-    const id = queuedId(replies);
-    assert.ok(id, replies.join("\n"));
-    const dsnId = await reportOf(gw, id, "ok@partner.test");
-    const raw = await eventually(() => gw.object(keys.inbound("HQ", dsnId)), "relayed report");
-    const { blocks } = await parseReport(raw);
-    assert.equal(blocks[0]?.["Original-Envelope-Id"], "relay-1");
-    assert.equal(blocks[1]?.Action, "relayed");
-    assert.equal(blocks[1]?.Status, "2.0.0");
-  });
-
-  test("a next hop without SMTPUTF8 or 8BITMIME: 5.6.7 and 5.6.3 bounces, nothing relayed undeclared", async () => {
-    const utf8 = queuedId(
-      await transaction(bare.port(), "SMTPUTF8", ["<jörg@partner.test>"], "esmtp-utf8"),
-    );
-    const eight = queuedId(
-      await transaction(bare.port(), "BODY=8BITMIME", ["<ok@partner.test>"], "esmtp-8bit"),
-    );
-    assert.ok(utf8 && eight);
-    for (const [id, rcpt, code] of [
-      [utf8, "jörg@partner.test", "5.6.7"],
-      [eight, "ok@partner.test", "5.6.3"],
-    ] as const) {
-      const dsnId = await reportOf(bare, id, rcpt);
-      const raw = await eventually(() => bare.object(keys.inbound("HQ", dsnId)), "bounce");
-      const { blocks } = await parseReport(raw);
-      assert.equal(blocks[1]?.Status, code);
-      assert.equal(blocks[1]?.Action, "failed");
-    }
-    assert.equal(bareSink.messages.length, 0, "the smart host got neither message");
-  });
+  test("a next hop without SMTPUTF8 or 8BITMIME: 5.6.7 and 5.6.3 bounces, nothing relayed undeclared", () =>
+    withNetwork({ hide8bitmime: true, hideSmtputf8: true }, async (bare, bareSink) => {
+      const utf8 = queuedId(
+        await transaction(bare.port(), "SMTPUTF8", ["<jörg@partner.test>"], "esmtp-utf8"),
+      );
+      const eight = queuedId(
+        await transaction(bare.port(), "BODY=8BITMIME", ["<ok@partner.test>"], "esmtp-8bit"),
+      );
+      assert.ok(utf8 && eight);
+      for (const [id, rcpt, code] of [
+        [utf8, "jörg@partner.test", "5.6.7"],
+        [eight, "ok@partner.test", "5.6.3"],
+      ] as const) {
+        const dsnId = await reportOf(bare, id, rcpt);
+        const raw = await eventually(() => bare.object(keys.inbound("HQ", dsnId)), "bounce");
+        const { blocks } = await parseReport(raw);
+        assert.equal(blocks[1]?.Status, code);
+        assert.equal(blocks[1]?.Action, "failed");
+      }
+      assert.equal(bareSink.messages.length, 0, "the smart host got neither message");
+    }));
 });
