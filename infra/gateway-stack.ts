@@ -21,6 +21,7 @@ import { GatewayAlarms } from "./constructs/gateway-alarms.ts";
 import { IngressService } from "./constructs/ingress-service.ts";
 import { MailbagBucket } from "./constructs/mailbag-bucket.ts";
 import { MxRecords } from "./constructs/mx-records.ts";
+import { PostofficeExchange } from "./constructs/postoffice-exchange.ts";
 import { QueueFunction } from "./constructs/queue-function.ts";
 import { DirectoryReader } from "./directory-stack.ts";
 import { directoryKey, LATEST_DIRECTORY_KEY } from "./names.ts";
@@ -87,6 +88,27 @@ export class GatewayStack extends Stack {
       const fn = queueFunction("deliver", deliver, aws.functions.deliverMemoryMB);
       mailbag.grantObjects(fn, ["s3:PutObject"], "messages/*.status.json");
       this.grantSes(fn, deploy, gw);
+    }
+
+    // Push, pickup and the outbound mailbag intake (docs/postoffices.md).
+    const exchange = new PostofficeExchange(this, "Postoffices", {
+      config,
+      gateway: gw,
+      mailbag,
+      router,
+      routeQueue: route.queue,
+      alarms,
+      memoryMB: aws.functions.deliverMemoryMB,
+      logRetentionDays: aws.functions.logRetentionDays,
+      timeout,
+      directory,
+      reservedConcurrency: aws.functions.reservedConcurrency,
+    });
+    for (const [po, policy] of exchange.postofficePolicies) {
+      new CfnOutput(this, `PostofficePolicy${po}`, {
+        value: policy.managedPolicyArn,
+        description: `Attach to the role or user running postoffice ${po}'s mailbag fetch/submit`,
+      });
     }
 
     const ingress = new IngressService(this, "Ingress", {

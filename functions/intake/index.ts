@@ -6,7 +6,13 @@
  */
 import middy from "@middy/core";
 import type { S3Event, SQSBatchResponse, SQSEvent } from "aws-lambda";
-import { intakeLogged } from "../shared/intake.ts";
+import { gatewayOfBucket, intakeLogged } from "../shared/intake.ts";
+import type { Runtime } from "../shared/runtime.ts";
+
+/** The intake function serves one gateway (MAILBAG_GATEWAY), whose bucket name is CloudFormation's. */
+const gatewayOf = (runtime: Runtime, bucket: string) =>
+  process.env.MAILBAG_GATEWAY ?? gatewayOfBucket(runtime, bucket);
+
 import { describeError, log } from "../shared/log.ts";
 import { type RuntimeContext, withRuntime } from "../shared/middleware.ts";
 
@@ -18,7 +24,7 @@ export const handler = middy<SQSEvent, SQSBatchResponse, Error, RuntimeContext>(
       try {
         const s3 = (JSON.parse(record.body) as Partial<S3Event>).Records ?? []; // s3:TestEvent has none
         for (const r of s3) {
-          await intakeLogged(context.runtime, r.s3.bucket.name, {
+          await intakeLogged(context.runtime, gatewayOf(context.runtime, r.s3.bucket.name), {
             // Keys arrive URL-encoded, spaces as '+'.
             key: decodeURIComponent(r.s3.object.key.replace(/\+/g, " ")),
             size: r.s3.object.size,

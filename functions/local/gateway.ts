@@ -148,9 +148,7 @@ export async function startLocalNetwork(opts: LocalNetworkOptions): Promise<Loca
     }
     const intake = gw.mode !== "receive" && (opts.parts?.intake ?? true);
     if (intake) {
-      pollers.push(
-        startIntakePoller(runtime, gw.id, gatewayResources(config.prefix, gw.id).bucket),
-      );
+      pollers.push(startIntakePoller(runtime, gw.id));
     }
     gateways.push({ id: gw.id, port, tlsPort, tls: tlsSource, runners, intake });
   }

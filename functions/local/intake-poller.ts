@@ -8,19 +8,13 @@ import { keys } from "../../core/names.ts";
 import { intakeLogged } from "../shared/intake.ts";
 import { describeError, log } from "../shared/log.ts";
 import type { Runtime } from "../shared/runtime.ts";
-import { s3Store } from "../shared/s3-store.ts";
 
 export interface Poller {
   stop(): Promise<void>;
 }
 
-export function startIntakePoller(
-  runtime: Runtime,
-  gatewayId: string,
-  bucket: string,
-  intervalMs = 1000,
-): Poller {
-  const store = s3Store(runtime.clients.s3, bucket);
+export function startIntakePoller(runtime: Runtime, gatewayId: string, intervalMs = 1000): Poller {
+  const { store } = runtime.intakeDeps(gatewayId);
   const postoffices = runtime.config.postoffices
     .filter((po) => runtime.map.senderOf.get(po.id)?.id === gatewayId)
     .map((po) => po.id);
@@ -32,7 +26,7 @@ export function startIntakePoller(
           const objects = await store.list(keys.outbound(po), { shallow: true });
           for (const object of objects) {
             if (controller.signal.aborted) break;
-            if (object.key.endsWith(".eml")) await intakeLogged(runtime, bucket, object);
+            if (object.key.endsWith(".eml")) await intakeLogged(runtime, gatewayId, object);
           }
         } catch (err) {
           log.warn("intake-poll-failed", {

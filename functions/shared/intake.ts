@@ -5,7 +5,7 @@ import type { StoredObject } from "../../core/ports.ts";
 import { log } from "./log.ts";
 import type { Runtime } from "./runtime.ts";
 
-/** The gateway whose bucket `bucket` is. */
+/** The gateway whose bucket `bucket` is, by the deterministic names emulators use. */
 export function gatewayOfBucket(runtime: Runtime, bucket: string): string | undefined {
   return runtime.config.gateways.find(
     (g) => gatewayResources(runtime.config.prefix, g.id).bucket === bucket,
@@ -14,11 +14,10 @@ export function gatewayOfBucket(runtime: Runtime, bucket: string): string | unde
 
 export async function intakeLogged(
   runtime: Runtime,
-  bucket: string,
+  gatewayId: string | undefined,
   object: StoredObject,
 ): Promise<IntakeOutcome> {
-  const gatewayId = gatewayOfBucket(runtime, bucket);
-  if (!gatewayId) throw new Error(`bucket ${bucket} is no gateway's mailbag`);
+  if (!gatewayId) throw new Error(`${object.key}: in no gateway's mailbag`);
   const outcome = await intakeObject(runtime.intakeDeps(gatewayId), object);
   if (outcome.kind === "accepted") log.info("intake-accepted", { key: object.key, ...outcome });
   else if (outcome.kind === "rejected")

@@ -13,7 +13,12 @@ import type { AwsSection } from "../../core/config-aws.ts";
 import { suppress } from "../nag.ts";
 
 /** The object-key prefixes of core/names.ts `keys`, as IAM resource patterns. */
-export type MailbagPrefix = "messages/*" | "messages/*.status.json" | "inbound/*";
+export type MailbagPrefix =
+  | "messages/*"
+  | "messages/*.status.json"
+  | "inbound/*"
+  | "outbound/*"
+  | `inbound/${string}/*`;
 
 export class MailbagBucket extends Construct {
   readonly bucket: s3.Bucket;

@@ -1,5 +1,5 @@
 /**
- * A router or delivery function: the handler in functions/<name>/index.ts bundled by esbuild
+ * A router, delivery (or push) or intake function: the handler in functions/<name>/index.ts bundled by esbuild
  * (locally, never in Docker) as one ESM file with source maps, Node.js 24 on ARM64, fed by its
  * FIFO queue one record at a time. Its role starts empty: logs to its own log group, the
  * directory objects, the queue it consumes; the stack grants the rest one by one.
@@ -37,7 +37,7 @@ export interface QueueFunctionProps {
   /** Reserved (and event source maximum) concurrency; null: none reserved. */
   readonly reservedConcurrency: number | null;
   /** Folder under functions/ holding index.ts with the exported `handler`. */
-  readonly entry: "router" | "deliver";
+  readonly entry: "router" | "deliver" | "intake";
   readonly memoryMB: number;
   readonly logRetentionDays: logs.RetentionDays;
   readonly queue: sqs.IQueue;

@@ -6,6 +6,8 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { Match } from "aws-cdk-lib/assertions";
+import type { Config } from "../../core/config.ts";
+import { buildAddressMap } from "../../core/routing.ts";
 import { synthExample } from "./helpers.ts";
 
 const LAYOUTS: Record<string, { stacks: string[]; modes: Record<string, string> }> = {
@@ -40,6 +42,21 @@ const LAYOUTS: Record<string, { stacks: string[]; modes: Record<string, string> 
     modes: { SEND1: "send", RECV1: "receive", SEND2: "send", RECV2: "receive" },
   },
 };
+
+/**
+ * What a gateway's postoffice exchange adds (infra/constructs/postoffice-exchange.ts): a
+ * notification queue per pickup postoffice it receives for; where it sends, the intake queue
+ * with its dead-letter queue, the intake function (with its 2 function alarms) and its 2 queue
+ * alarms.
+ */
+function exchange(config: Config, id: string) {
+  const map = buildAddressMap(config);
+  const pickups = config.postoffices.filter(
+    (po) => !po.inbound && map.receiverOf.get(po.id)?.id === id,
+  ).length;
+  const sends = map.gateways.get(id)?.mode !== "receive" ? 1 : 0;
+  return { queues: pickups + 2 * sends, functions: sends, alarms: 4 * sends };
+}
 
 /**
  * What a gateway stack holds, by mode. Alarms: 2 per queue (dead letters, oldest message), 2 per
@@ -84,19 +101,20 @@ for (const [name, want] of Object.entries(LAYOUTS)) {
         const t = gateways.get(id);
         assert.ok(t, `no stack for ${id}`);
         t.resourceCountIs("AWS::S3::Bucket", 1);
-        t.resourceCountIs("AWS::SQS::Queue", counts.queues);
+        const more = exchange(deploy.config, id);
+        t.resourceCountIs("AWS::SQS::Queue", counts.queues + more.queues);
         const functions = t.findResources("AWS::Lambda::Function", {
           Properties: { FunctionName: Match.stringLikeRegexp(`^${deploy.config.prefix}-${id}-`) },
         });
-        assert.equal(Object.keys(functions).length, counts.functions);
-        t.resourceCountIs("AWS::Lambda::EventSourceMapping", counts.functions);
+        assert.equal(Object.keys(functions).length, counts.functions + more.functions);
+        t.resourceCountIs("AWS::Lambda::EventSourceMapping", counts.functions + more.functions);
         t.resourceCountIs("AWS::ECS::Service", 1);
         t.resourceCountIs("AWS::ElasticLoadBalancingV2::LoadBalancer", 1);
         const ports = Object.values(t.findResources("AWS::ElasticLoadBalancingV2::Listener"))
           .map((l) => (l as { Properties: { Port: number } }).Properties.Port)
           .sort((a, b) => a - b);
         assert.deepEqual(ports, counts.listeners);
-        t.resourceCountIs("AWS::CloudWatch::Alarm", counts.alarms);
+        t.resourceCountIs("AWS::CloudWatch::Alarm", counts.alarms + more.alarms);
         t.hasOutput("LoadBalancerDnsName", {});
         t.hasOutput("Bucket", {});
         t.hasOutput("routeQueue", {});

@@ -238,13 +238,15 @@ describe("queues and functions", () => {
         ContentBasedDeduplication: false,
       });
     }
-    // TLS only on every queue.
-    t.resourceCountIs("AWS::SQS::QueuePolicy", 4);
+    // TLS only on every queue: the 4 FIFO queues, and the postoffice exchange's notification
+    // queues (EAST's 2 pickup postoffices; the intake queue and its dead-letter queue).
+    t.resourceCountIs("AWS::SQS::QueuePolicy", 4 + 2 + 2);
   });
 
   test("event sources: one record per batch, ReportBatchItemFailures, concurrency capped", () => {
     const t = gateway("single", "GW1");
-    t.resourceCountIs("AWS::Lambda::EventSourceMapping", 2);
+    // Router, delivery, and the outbound mailbag intake.
+    t.resourceCountIs("AWS::Lambda::EventSourceMapping", 3);
     t.allResourcesProperties("AWS::Lambda::EventSourceMapping", {
       BatchSize: 1,
       FunctionResponseTypes: ["ReportBatchItemFailures"],
