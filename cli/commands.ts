@@ -27,15 +27,6 @@ import { FIND_HELP, find, SHOW_HELP, show } from "./show.ts";
 import { START_HELP, start } from "./start.ts";
 import { submit } from "./submit.ts";
 
-/** The embedded emulator signs nothing but its data directory's credentials (functions/local/emulator.ts). */
-const DATA_DIR_OPTION = {
-  "data-dir": {
-    type: "string",
-    arg: "DIR",
-    help: "the running embedded emulator's data directory, for its credentials (.mailbag)",
-  },
-} as const;
-
 const FETCH_HELP = {
   name: "fetch",
   summary: "a pickup postoffice collects its mail from its inbound mailbag",
@@ -47,7 +38,6 @@ const FETCH_HELP = {
   options: {
     ...CONFIG_OPTION,
     ...BACKEND_OPTIONS,
-    ...DATA_DIR_OPTION,
     postoffice: { type: "string", short: "p", arg: "ID", help: "the postoffice collecting" },
     maildir: { type: "string", arg: "DIR", help: "deliver into this Maildir (tmp/ then new/)" },
     smtp: { type: "string", arg: "URL", help: "hand each message to this SMTP server" },
@@ -75,7 +65,6 @@ const SUBMIT_HELP = {
   options: {
     ...CONFIG_OPTION,
     ...BACKEND_OPTIONS,
-    ...DATA_DIR_OPTION,
     postoffice: { type: "string", short: "p", arg: "ID", help: "the submitting postoffice" },
     from: { type: "string", arg: "ADDR", help: "envelope sender (with --to)" },
     to: { type: "string", multiple: true, arg: "ADDR", help: "envelope recipient (with --from)" },

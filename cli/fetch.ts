@@ -46,7 +46,7 @@ export async function fetch(argv: string[]): Promise<number> {
   if (!(interval > 0))
     throw new UsageError(`--interval: not a number of seconds: ${values.interval}`);
 
-  const clients = createAwsClients(await backendSettings(values));
+  const clients = createAwsClients(backendSettings(values));
   let bucket = values.bucket;
   let queueName = values.queue;
   if (!bucket) {

@@ -40,7 +40,7 @@ export async function submit(argv: string[]): Promise<number> {
     if (!gw) throw new UsageError(`no gateway sends for postoffice ${po}`);
     bucket = gatewayResources(config.prefix, gw.id).bucket;
   }
-  const store = s3Store(createAwsClients(await backendSettings(values)).s3, bucket);
+  const store = s3Store(createAwsClients(backendSettings(values)).s3, bucket);
   for (const file of positionals) {
     const size = (await stat(file)).size;
     // A ULID: the intake takes a postoffice's objects in key order, i.e. the order submitted.
