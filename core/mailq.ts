@@ -35,6 +35,12 @@ export function networkQueues(map: AddressMap): QueueRef[] {
   const refs: QueueRef[] = [];
   for (const gw of config.gateways) {
     for (const [field, value] of Object.entries(gatewayResources(config.prefix, gw.id))) {
+      // A single queue (e.g. retryQueue → `retry`): its field name says what it holds.
+      if (typeof value === "string" && /Queue$/.test(field)) {
+        const role = field.replace(/Queue$/, "");
+        refs.push({ gateway: gw.id, queue: role, name: value, deadLetter: false, stage: role });
+        continue;
+      }
       if (typeof value !== "object" || value === null) continue;
       const deadLetter = /dead/i.test(field);
       for (const [role, name] of Object.entries(value as Record<string, string>)) {
@@ -140,7 +146,16 @@ export function messageLegs(map: AddressMap, r: MessageRecords): Leg[] {
       };
     }
     const s = r.status?.recipients[target] ?? r.status?.recipients[rcpt];
-    if (s) return { recipient: rcpt, route, ...s, stage: "deliver" };
+    // A deferred recipient with a next attempt waits in the retry queue (core/retry.ts); one
+    // without (its next hop unreachable) holds its delivery line.
+    const next = (s as { next?: string } | undefined)?.next;
+    if (s)
+      return {
+        recipient: rcpt,
+        route,
+        ...s,
+        stage: s.state === "deferred" && next ? "retry" : "deliver",
+      };
     return {
       recipient: rcpt,
       route,

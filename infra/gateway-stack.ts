@@ -16,6 +16,7 @@ import type { Construct } from "constructs";
 import type { Gateway } from "../core/config.ts";
 import { gatewayResources, type QueueRole } from "../core/names.ts";
 import { type DeployConfig, gatewayRoles, ingressView } from "./config.ts";
+import { GatewayDashboard } from "./constructs/dashboards.ts";
 import { type FifoQueue, FifoQueues } from "./constructs/fifo-queues.ts";
 import { GatewayAlarms } from "./constructs/gateway-alarms.ts";
 import { IngressService } from "./constructs/ingress-service.ts";
@@ -134,6 +135,7 @@ export class GatewayStack extends Stack {
       alarms.watchTargets(`Ingress${ingress.ports[i]}`, tg);
     });
     alarms.watchService("Ingress", ingress.service);
+    new GatewayDashboard(this, "Dashboard", config, gw);
 
     if (aws.dns) new MxRecords(this, "Dns", aws.dns, config, gw, ingress.loadBalancer);
 

@@ -7,6 +7,7 @@
 import { type App, type Environment, Validations } from "aws-cdk-lib";
 import { AwsSolutionsChecks } from "cdk-nag";
 import { type DeployConfig, stackName } from "./config.ts";
+import { NetworkDashboard } from "./constructs/dashboards.ts";
 import { DirectoryStack } from "./directory-stack.ts";
 import { GatewayStack } from "./gateway-stack.ts";
 import { NetworkStack } from "./network-stack.ts";
@@ -29,6 +30,7 @@ export function defineLayout(app: App, deploy: DeployConfig, opts: { nag?: boole
     tags,
     description: `Mailbag ${config.network}: the directory (address map) every gateway reads`,
   });
+  new NetworkDashboard(directory, "Overview", config);
   const network = aws.sharedVpc
     ? new NetworkStack(app, stackName(config, "network"), aws.functions.logRetentionDays, {
         env,

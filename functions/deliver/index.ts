@@ -5,9 +5,10 @@
  */
 import middy from "@middy/core";
 import type { SQSBatchResponse, SQSEvent } from "aws-lambda";
-import { deliverMessage } from "../../core/deliver.ts";
-import { parseDeliverJob, parseJson, parseRetryJob } from "../../core/envelope.ts";
+import { deliverMessage, deliveryKeys } from "../../core/deliver.ts";
+import { parseDeliverJob, parseJson, parseRetryJob, parseStatus } from "../../core/envelope.ts";
 import { releaseRetry } from "../../core/retry.ts";
+import { bouncedEvent, deliveryEvents } from "../shared/events.ts";
 import { log } from "../shared/log.ts";
 import { fifoBatch, type RuntimeContext, withRuntime } from "../shared/middleware.ts";
 
@@ -22,13 +23,21 @@ export const handler = middy<SQSEvent, SQSBatchResponse, Error, RuntimeContext>(
         return log.info(`retry-${state}`, { id: job.id, due: job.due, attempt: job.attempt });
       }
       const job = parseDeliverJob(body);
-      const outcome = await deliverMessage(runtime.deliverDeps(job.gateway, job.postoffice), job);
-      const { postoffice } = job;
-      log.info("delivered", { id: job.id, postoffice, recipients: outcome.status.recipients });
+      const deps = runtime.deliverDeps(job.gateway, job.postoffice);
+      const since = Date.now();
+      let outcome: Awaited<ReturnType<typeof deliverMessage>>;
+      try {
+        outcome = await deliverMessage(deps, job);
+      } catch (err) {
+        // The line is held (next hop unreachable): each recipient's `deferred` all the same.
+        const raw = await deps.store.getJson(deliveryKeys(job).status).catch(() => undefined);
+        if (raw !== undefined) deliveryEvents(job, parseStatus(raw), since);
+        throw err;
+      }
+      deliveryEvents(job, outcome.status, since);
       for (const r of outcome.reports) {
         if (r.kind === "failed") log.error("report-failed", { id: job.id, error: r.error });
-        else if (r.kind === "sent")
-          log.info("report-sent", { id: job.id, report: r.id, to: r.recipients });
+        else if (r.kind === "sent") bouncedEvent(job, r.id, r.recipients);
       }
     }),
   );

@@ -26,6 +26,7 @@ import { traceIdentity } from "../../core/loop.ts";
 import { receivedHeader } from "../../core/received.ts";
 import { type AddressMap, acceptRecipient, submittingPostoffice } from "../../core/routing.ts";
 import { checkParameters } from "../../core/smtp-params.ts";
+import { acceptedEvent, refusedEvent } from "../shared/events.ts";
 import { describeError, log } from "../shared/log.ts";
 import type { TlsMaterial } from "./tls.ts";
 
@@ -160,28 +161,38 @@ export function createIngress(opts: IngressOptions): SMTPServer {
       }, admission.delayMs);
     },
     onMailFrom(address, session, callback) {
-      guard(callback, () => {
-        checkParameters("MAIL", address.args as Record<string, unknown> | false);
-        requireSmtputf8(address.address, session);
-        const authenticated = (session.user as { postoffice?: string } | undefined)?.postoffice;
-        const submitter = submittingPostoffice(map, gatewayId, address.address, {
-          address: session.remoteAddress,
-          authenticatedPostoffice: authenticated,
-        });
-        state.set(session, { submitter });
-      });
+      guard(
+        callback,
+        () => {
+          checkParameters("MAIL", address.args as Record<string, unknown> | false);
+          requireSmtputf8(address.address, session);
+          const authenticated = (session.user as { postoffice?: string } | undefined)?.postoffice;
+          const submitter = submittingPostoffice(map, gatewayId, address.address, {
+            address: session.remoteAddress,
+            authenticatedPostoffice: authenticated,
+          });
+          state.set(session, { submitter });
+        },
+        (err) =>
+          refusedEvent(gatewayId, { command: "MAIL", from: address.address }, err, describeError),
+      );
     },
     onRcptTo(address, session, callback) {
-      guard(callback, () => {
-        checkParameters("RCPT", address.args as Record<string, unknown> | false);
-        requireSmtputf8(address.address, session);
-        if (session.envelope.rcptTo.length >= maxRecipients)
-          throw sessionRejection.tooManyRecipients(maxRecipients);
-        // RFC 5321 §4.5.1: the domainless <postmaster> must be accepted; it is this gateway's
-        // postmaster, i.e. postmaster at its first postoffice (aliases may route it further).
-        if (/^postmaster$/i.test(address.address)) address.address = postmasterOf(map, gatewayId);
-        acceptRecipient(map, gatewayId, address.address, state.get(session)?.submitter);
-      });
+      guard(
+        callback,
+        () => {
+          checkParameters("RCPT", address.args as Record<string, unknown> | false);
+          requireSmtputf8(address.address, session);
+          if (session.envelope.rcptTo.length >= maxRecipients)
+            throw sessionRejection.tooManyRecipients(maxRecipients);
+          // RFC 5321 §4.5.1: the domainless <postmaster> must be accepted; it is this gateway's
+          // postmaster, i.e. postmaster at its first postoffice (aliases may route it further).
+          if (/^postmaster$/i.test(address.address)) address.address = postmasterOf(map, gatewayId);
+          acceptRecipient(map, gatewayId, address.address, state.get(session)?.submitter);
+        },
+        (err) =>
+          refusedEvent(gatewayId, { command: "RCPT", to: address.address }, err, describeError),
+      );
     },
     onData(stream, session, callback) {
       const id = newMessageId();
@@ -227,9 +238,8 @@ export function createIngress(opts: IngressOptions): SMTPServer {
         },
       }).then(
         (envelope) => {
-          log.info("accepted", {
+          acceptedEvent(gatewayId, {
             id,
-            gateway: gatewayId,
             from: mailFrom,
             to: rcptTo,
             size: envelope.size,
@@ -237,12 +247,12 @@ export function createIngress(opts: IngressOptions): SMTPServer {
           callback(null, `2.0.0 queued as ${id}`);
         },
         (err: unknown) => {
-          log.warn("refused", {
-            gateway: gatewayId,
-            from: mailFrom,
-            to: rcptTo,
-            ...describeError(err),
-          });
+          refusedEvent(
+            gatewayId,
+            { command: "DATA", from: mailFrom, to: rcptTo },
+            err,
+            describeError,
+          );
           callback(err as Error);
         },
       );
@@ -297,12 +307,17 @@ function postmasterOf(map: AddressMap, gatewayId: string): string {
 }
 
 /** Runs a policy check; a MailbagError becomes the SMTP reply, anything else a 451. */
-function guard(callback: (err?: Error | null) => void, check: () => void): void {
+function guard(
+  callback: (err?: Error | null) => void,
+  check: () => void,
+  refused?: (err: MailbagError) => void,
+): void {
   try {
     check();
     callback();
   } catch (err) {
     if (err instanceof MailbagError) {
+      refused?.(err);
       callback(err);
     } else {
       log.error("policy-error", describeError(err));

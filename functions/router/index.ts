@@ -3,6 +3,7 @@ import middy from "@middy/core";
 import type { SQSBatchResponse, SQSEvent } from "aws-lambda";
 import { parseJson, parseRouteJob, type RouteJob } from "../../core/envelope.ts";
 import { routeBatch } from "../../core/router.ts";
+import { EVENTS, metric } from "../shared/events.ts";
 import { describeError, log } from "../shared/log.ts";
 import { type RuntimeContext, settleFailure, withRuntime } from "../shared/middleware.ts";
 
@@ -23,10 +24,12 @@ export const handler = middy<SQSEvent, SQSBatchResponse, Error, RuntimeContext>(
       if (!r.ok) failure = r.error;
       else {
         const id = jobs[i]?.id;
-        log.info(r.outcome.kind === "abandoned" ? "route-abandoned" : "routed", {
+        log.info(r.outcome.kind === "abandoned" ? "route-abandoned" : EVENTS.routed, {
           id,
+          gateway,
           ...r.outcome,
         });
+        if (r.outcome.kind === "routed" && gateway) metric(gateway, { Routed: 1 });
         if (r.outcome.kind === "routed" && r.outcome.report?.kind === "failed")
           log.error("report-failed", { id, error: r.outcome.report.error });
       }
@@ -34,7 +37,11 @@ export const handler = middy<SQSEvent, SQSBatchResponse, Error, RuntimeContext>(
     const done = results.filter((r) => r.ok).length;
     let failed = event.Records.slice(done);
     if (failed[0]) {
-      log.warn("route-failed", { messageId: failed[0].messageId, ...describeError(failure) });
+      log.warn("route-failed", {
+        id: jobs[done]?.id,
+        messageId: failed[0].messageId,
+        ...describeError(failure),
+      });
       // A poison job (unreadable, or failing maxReceiveCount times) goes to the dead-letter
       // queue with an error log line; the jobs behind it are routed again, in order.
       if (await settleFailure(context.runtime, failed[0], failure)) failed = failed.slice(1);

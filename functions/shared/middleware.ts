@@ -6,6 +6,7 @@ import { holdSeconds } from "../../core/config-delivery.ts";
 import { deadLetter, isPermanent, mailIdOf } from "../../core/dead-letter.ts";
 import { NextHopUnreachableError } from "../../core/errors.ts";
 import { gatewayResources, type QueueRole } from "../../core/names.ts";
+import { EVENTS, metric } from "./events.ts";
 import { describeError, log } from "./log.ts";
 import { lambdaRuntime, type Runtime } from "./runtime.ts";
 
@@ -95,13 +96,15 @@ export async function settleFailure(
       deduplicationId: record.messageId,
       error: err,
     });
-    log.error("dead-lettered", {
+    log.error(EVENTS.deadLettered, {
       id: outcome.id ?? null,
+      gateway: owner.id,
       queue,
       reason: outcome.reason,
       receives,
       ...(outcome.report ? { report: outcome.report } : {}),
     });
+    metric(owner.id, { DeadLettered: 1 });
     return true;
   } catch (moveErr) {
     log.error("dead-letter-failed", {
