@@ -31,7 +31,7 @@ import type { Config, Gateway } from "../../core/config.ts";
 import { gatewayResources, intakeQueue, pickupQueue } from "../../core/names.ts";
 import { buildAddressMap } from "../../core/routing.ts";
 import { suppress } from "../nag.ts";
-import { FifoQueues } from "./fifo-queues.ts";
+import { FifoQueues, visibilityFor } from "./fifo-queues.ts";
 import type { GatewayAlarms } from "./gateway-alarms.ts";
 import type { MailbagBucket } from "./mailbag-bucket.ts";
 import { QueueFunction, type QueueFunctionProps } from "./queue-function.ts";
@@ -222,7 +222,8 @@ export class PostofficeExchange extends Construct {
     });
     const queue = this.notificationQueue("IntakeQueue", name, "outbound/");
     const cfn = queue.node.defaultChild as sqs.CfnQueue;
-    cfn.visibilityTimeout = this.props.timeout.toSeconds();
+    // As for the FIFO queues: six times the function timeout (Lambda's guidance for SQS sources).
+    cfn.visibilityTimeout = visibilityFor(this.props.timeout);
     cfn.redrivePolicy = {
       deadLetterTargetArn: deadLetterQueue.queueArn,
       maxReceiveCount: config.queues.maxReceiveCount,
