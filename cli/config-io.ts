@@ -6,7 +6,7 @@
  */
 import { open, readFile, rename, stat, unlink } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
-import { type Config, type ConfigInput, parseConfig } from "../core/config.ts";
+import { type Config, type ConfigInput, jsonSyntaxError, parseConfig } from "../core/config.ts";
 import { formatJson } from "../core/config-edit.ts";
 import { ConfigError, MailbagError } from "../core/errors.ts";
 import { configPath } from "../functions/shared/config-file.ts";
@@ -22,7 +22,7 @@ async function readRaw(path: string): Promise<ConfigInput> {
   try {
     return JSON.parse(text) as ConfigInput;
   } catch (err) {
-    throw new ConfigError(path, `not valid JSON: ${(err as Error).message}`);
+    throw jsonSyntaxError(path, text, err);
   }
 }
 

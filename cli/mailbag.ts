@@ -3,7 +3,7 @@
  * 2 bad usage, invalid configuration or any failure to start (the error names the field).
  * Errors are one line; MAILBAG_DEBUG=1 adds the stack trace.
  */
-import { MailbagError, StartupError } from "../core/errors.ts";
+import { ConfigError, StartupError } from "../core/errors.ts";
 import { COMMANDS, help, usage } from "./commands.ts";
 import { UsageError } from "./common.ts";
 import { wantsHelp } from "./help.ts";
@@ -33,8 +33,10 @@ async function main(argv: string[]): Promise<number> {
       process.stderr.write(`mailbag ${name}: ${(err as Error).message}${hint}\n`);
       return 2;
     }
-    if (err instanceof MailbagError && err.name === "ConfigError") {
-      process.stderr.write(`mailbag: invalid configuration: ${err.reason}\n`);
+    if (err instanceof ConfigError) {
+      // One line per problem, each naming its field (`mailbag check` relies on it).
+      for (const issue of err.issues)
+        process.stderr.write(`mailbag: invalid configuration: ${issue.path}: ${issue.reason}\n`);
       return 2;
     }
     const message = err instanceof Error ? err.message : String(err);

@@ -11,6 +11,7 @@ import { parseSpacePattern } from "./address-space.ts";
 import { awsSection } from "./config-aws.ts";
 import { deliverySection } from "./config-delivery.ts";
 import { ConfigError } from "./errors.ts";
+import { jsonErrorPosition } from "./json-position.ts";
 
 /** MS Mail network, postoffice and mailbox names: up to 10 characters (docs/routing.md#addresses). */
 const msMailName = z
@@ -338,17 +339,23 @@ export interface ConfigEnv {
 }
 
 /**
- * Validates a parsed config file. Throws ConfigError naming the first offending field.
+ * Validates a parsed config file. Throws one ConfigError listing every malformed field.
  * Cross-field rules (unique domains, known postoffices, one receiving gateway per postoffice)
  * run after the shape is valid.
  */
 export function parseConfig(input: unknown, env: ConfigEnv = {}): Config {
   const result = configSchema.safeParse(input);
   if (!result.success) {
-    const issue = result.error.issues[0];
-    if (!issue) throw new ConfigError("(root)", "invalid configuration");
-    const keys = issue.code === "unrecognized_keys" ? `: ${issue.keys.join(", ")}` : "";
-    throw new ConfigError(formatPath(issue.path) || "(root)", `${issue.message}${keys}`);
+    // Every issue at once, each naming its field: fix them all in one go.
+    throw new ConfigError(
+      result.error.issues.map((issue) => ({
+        path: formatPath(issue.path) || "(root)",
+        reason:
+          issue.code === "unrecognized_keys"
+            ? `${issue.message}: ${issue.keys.join(", ")}`
+            : issue.message,
+      })),
+    );
   }
   const config = result.data;
   if (env.MAILBAG_SMART_HOST) {
@@ -619,4 +626,15 @@ export function networkMatcher(cidrs: readonly string[]): (ip: string) => boolea
     const version = isIP(v4);
     return version !== 0 && list.check(v4, version === 4 ? "ipv4" : "ipv6");
   };
+}
+
+/** A config text that is not JSON: the parser's complaint with its line and column. */
+export function jsonSyntaxError(where: string, text: string, err: unknown): ConfigError {
+  const at = jsonErrorPosition(text);
+  if (!at) return new ConfigError(where, `not valid JSON: ${(err as Error).message}`);
+  const found = at.offset < text.length ? JSON.stringify(text.charAt(at.offset)) : "end of file";
+  return new ConfigError(
+    where,
+    `not valid JSON at line ${at.line}, column ${at.column}: unexpected ${found}`,
+  );
 }

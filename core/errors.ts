@@ -61,10 +61,26 @@ export class SyntaxRejectionError extends MailbagError {
  */
 export class ConfigError extends MailbagError {
   readonly path: string;
-  constructor(path: string, reason: string) {
-    super(554, "5.3.5", `${path}: ${reason}`);
-    this.path = path;
+  /** Every problem found, each naming its field: a config with three mistakes has three. */
+  readonly issues: readonly ConfigIssue[];
+  constructor(path: string, reason: string);
+  constructor(issues: readonly ConfigIssue[]);
+  constructor(pathOrIssues: string | readonly ConfigIssue[], reason?: string) {
+    const issues =
+      typeof pathOrIssues === "string"
+        ? [{ path: pathOrIssues, reason: reason ?? "invalid" }]
+        : pathOrIssues.length > 0
+          ? pathOrIssues
+          : [{ path: "(root)", reason: "invalid configuration" }];
+    super(554, "5.3.5", issues.map((i) => `${i.path}: ${i.reason}`).join("\n"));
+    this.path = issues[0]?.path ?? "(root)";
+    this.issues = issues;
   }
+}
+
+export interface ConfigIssue {
+  readonly path: string;
+  readonly reason: string;
 }
 
 /** Delivery to the smart host ended with a reply; keeps the peer's own code and text. */

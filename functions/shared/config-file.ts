@@ -1,7 +1,7 @@
 /** Reading the config file: the only I/O around core's parseConfig. */
 import { readFile } from "node:fs/promises";
 import { resolve } from "node:path";
-import { type Config, parseConfig } from "../../core/config.ts";
+import { type Config, jsonSyntaxError, parseConfig } from "../../core/config.ts";
 import { ConfigError } from "../../core/errors.ts";
 
 export const DEFAULT_CONFIG_FILE = "mailbag.config.json";
@@ -25,7 +25,7 @@ export async function loadConfigFile(
   try {
     json = JSON.parse(text);
   } catch (err) {
-    throw new ConfigError(path, `not valid JSON: ${(err as Error).message}`);
+    throw jsonSyntaxError(path, text, err);
   }
   return parseConfig(json, env);
 }

@@ -7,7 +7,7 @@
  * no warm function keeps an old map after a deploy.
  */
 import { GetObjectCommand, type S3Client } from "@aws-sdk/client-s3";
-import { type Config, parseConfig } from "../../core/config.ts";
+import { type Config, jsonSyntaxError, parseConfig } from "../../core/config.ts";
 import { unusedPasswords } from "../../core/config-aws.ts";
 import { ConfigError } from "../../core/errors.ts";
 
@@ -41,7 +41,7 @@ export async function loadDirectory(
   try {
     json = JSON.parse(text);
   } catch (err) {
-    throw new ConfigError(url, `not valid JSON: ${(err as Error).message}`);
+    throw jsonSyntaxError(url, text, err);
   }
   return parseConfig(json, { ...unusedPasswords(json), ...env });
 }
