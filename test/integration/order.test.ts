@@ -13,7 +13,8 @@ import { send } from "../helpers/client.ts";
 import { type PartitionableRig, startPartitionable, testConfig } from "../helpers/network.ts";
 import { waitUntil } from "../helpers/sink.ts";
 
-const COUNT = 1000;
+/** 1,000 as the issue asks; MAILBAG_ORDER_TEST_COUNT for a quick look at a slow backend. */
+const COUNT = Number(process.env.MAILBAG_ORDER_TEST_COUNT ?? 1000);
 const SESSIONS = 10;
 const RESTART_AT = [COUNT / 3, (2 * COUNT) / 3];
 const DOWN_MS = 1500;
