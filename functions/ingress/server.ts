@@ -274,6 +274,9 @@ export function createIngress(opts: IngressOptions): SMTPServer {
   server.on("error", (err) => {
     // A client that goes away (reset, broken pipe, a TLS handshake it abandons) is routine.
     if (isClientGone(err)) log.info("client-disconnected", describeError(err));
+    // A client offering only TLS 1.0/1.1 or no common cipher: its problem, worth a warning.
+    else if ((err as { code?: string }).code?.startsWith("ERR_SSL_"))
+      log.warn("tls-handshake-failed", describeError(err));
     else log.error("smtp-error", describeError(err));
   });
   return server;
