@@ -37,7 +37,7 @@ export async function connect(values: {
 export const QUEUE_HELP = {
   name: "queue",
   summary: "what the gateways hold: per queue waiting, in flight, delayed, oldest (like mailq)",
-  usage: "[--json] [--watch [SECONDS]]",
+  usage: "[--json] [--watch [--interval SECONDS]]",
   description:
     "One row per queue of every gateway (route, deliver, push, their dead-letter queues, intake,\n" +
     "pickup), totals last. Counts are SQS's approximate numbers; `oldest` is the age of the\n" +

@@ -101,6 +101,8 @@ export interface Leg {
   readonly attempts: number;
   readonly reply?: string | undefined;
   readonly at?: string | undefined;
+  /** The report (DSN, the bounce) sent about it: its message id, or why there is none. */
+  readonly dsn?: string | undefined;
 }
 
 /** Everything the mailbag knows about one message. */
@@ -330,7 +332,7 @@ function routeText(leg: Leg): string {
 
 function whereText(leg: Leg, r: MessageRecords): string {
   if (leg.state === "delivered") return "delivered";
-  if (leg.state === "failed") return "failed (bounce: see the status reply)";
+  if (leg.state === "failed") return leg.dsn ? `failed; bounce ${leg.dsn}` : "failed";
   if (leg.state === "picked up") return "picked up by its postoffice";
   if (r.deadLetters.length > 0) return `dead-letter queue (${r.deadLetters.join(", ")})`;
   if (leg.state === "in mailbag") return `inbound mailbag, waiting for pickup (${leg.stage})`;
