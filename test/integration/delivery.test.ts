@@ -23,6 +23,13 @@ import { startProxy, type TcpProxy } from "../helpers/proxy.ts";
 import { parseReport } from "../helpers/report.ts";
 import { type Sink, type SunkMessage, startSink, waitUntil } from "../helpers/sink.ts";
 
+/**
+ * LocalStack answers a queue or bucket call in tens to hundreds of milliseconds where the
+ * embedded emulator takes one or two, and the shared machine runs other suites: waits there are
+ * longer. They bound a wait; no test measures time.
+ */
+const PATIENCE = process.env.MAILBAG_TEST_BACKEND === "endpoint" ? 4 : 1;
+
 /** How long the smart host is down in the outage test (the issue asks for 30 s). */
 const OUTAGE_MS = Number(process.env.MAILBAG_TEST_OUTAGE_SECONDS ?? 30) * 1000;
 
@@ -71,7 +78,7 @@ async function reportOf(net: TestNetwork, id: string, rcpt: string): Promise<str
       note = (await status(net, id))?.recipients[rcpt]?.dsn;
       return note !== undefined;
     },
-    20_000,
+    20_000 * PATIENCE,
     () => `report noted for ${rcpt} of ${id}`,
   );
   return note ?? "";
@@ -88,7 +95,7 @@ async function eventually<T>(
       value = await get();
       return value !== undefined;
     },
-    20_000,
+    20_000 * PATIENCE,
     () => what,
   );
   return value as T;
@@ -113,7 +120,7 @@ describe("bounces (RFC 3464)", () => {
       const id = r.id ?? "";
       await waitUntil(
         () => atSink("bounce-550").length === 1,
-        20_000,
+        20_000 * PATIENCE,
         () => "ok delivered",
       );
       assert.deepEqual(atSink("bounce-550")[0]?.rcptTo, ["ok@partner.test"]);
@@ -234,7 +241,7 @@ describe("order without stalling", () => {
       assert.equal(replies.length, 51);
       await waitUntil(
         () => markers.every((m) => atSink(m).length === 1),
-        120_000,
+        120_000 * PATIENCE,
         () => `${markers.filter((m) => atSink(m).length).length}/50 delivered`,
       );
       const firstRefusal = refusedAt[0] ?? 0;
@@ -256,7 +263,7 @@ describe("order without stalling", () => {
       deferring = false;
       await waitUntil(
         () => atSink("deferred-one").length === 1,
-        30_000,
+        30_000 * PATIENCE,
         () => "deferred message delivered once accepted",
       );
       const s = await status(gw, replies[0]?.id ?? "");
@@ -281,16 +288,26 @@ describe("order without stalling", () => {
         })),
       );
       assert.ok(replies.every((r) => r.code === 250));
+      // The head of the line was tried and is held (on a slow backend this may take a while).
+      await waitUntil(
+        async () =>
+          (await status(gw, replies[0]?.id ?? ""))?.recipients["someone@partner.test"]?.state ===
+          "deferred",
+        OUTAGE_MS + 20_000 * PATIENCE,
+        () => "first attempt deferred while the smart host is down",
+      );
       await new Promise((r) => setTimeout(r, Math.max(0, OUTAGE_MS - (Date.now() - downAt))));
-      assert.equal(sink.messages.length, before, "nothing delivered while the smart host is down");
-      const held = await status(gw, replies[0]?.id ?? "");
-      assert.equal(held?.recipients["someone@partner.test"]?.state, "deferred");
+      assert.deepEqual(
+        markers.filter((m) => atSink(m).length > 0),
+        [],
+        "nothing delivered while the smart host is down",
+      );
     } finally {
       smartHost.up();
     }
     await waitUntil(
       () => markers.every((m) => atSink(m).length === 1),
-      60_000,
+      60_000 * PATIENCE,
       () => "all delivered after the outage",
     );
     const order = sink.messages
@@ -339,7 +356,7 @@ describe("nothing silent", () => {
           body = res.Messages?.find((m) => m.Body?.includes(id))?.Body;
           return body !== undefined;
         },
-        20_000,
+        20_000 * PATIENCE,
         () => "job in the dead-letter queue",
       );
       const errors = () =>
@@ -349,7 +366,7 @@ describe("nothing silent", () => {
       // The log line follows the move (and the status record's note).
       await waitUntil(
         () => errors().length > 0,
-        10_000,
+        10_000 * PATIENCE,
         () => "error log line",
       );
       await new Promise((r) => setTimeout(r, 1_000));
