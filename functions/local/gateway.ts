@@ -6,6 +6,7 @@
 import type { SMTPServer } from "smtp-server";
 import type { GatewayMode } from "../../core/config.ts";
 import { gatewayResources, type QueueRole } from "../../core/names.ts";
+import { recordNetwork } from "../shared/aws-calls.ts";
 import { type Runtime, useRuntime } from "../shared/runtime.ts";
 import { queueUrlResolver } from "../shared/sqs-queue.ts";
 import { type Poller, startIntakePoller } from "./intake-poller.ts";
@@ -71,6 +72,7 @@ const ROLES: Record<GatewayMode, QueueRole[]> = {
 export async function startLocalNetwork(opts: LocalNetworkOptions): Promise<LocalNetwork> {
   const { runtime } = opts;
   const { config, clients } = runtime;
+  recordNetwork(config.prefix, config.gateways);
   useRuntime(runtime);
   const resolveUrl = queueUrlResolver(clients.sqs);
   const servers: SMTPServer[] = [];
@@ -134,6 +136,7 @@ export async function startLocalNetwork(opts: LocalNetworkOptions): Promise<Loca
           region: clients.settings.region,
           functionName: `${config.prefix}-${gw.id}-${role}`,
           role,
+          gateway: gw.id,
           handler,
           ...(opts.waitSeconds !== undefined ? { waitSeconds: opts.waitSeconds } : {}),
         });

@@ -30,6 +30,8 @@ export interface RunnerOptions {
   readonly functionName: string;
   /** What this queue does, for the AWS call counts. */
   readonly role?: string;
+  /** Whose function this is, for the AWS call record (aws-calls.ts). */
+  readonly gateway?: string;
   readonly handler: SqsHandler;
   /** Lambda's default for SQS is 10. */
   readonly batchSize?: number;
@@ -48,17 +50,21 @@ export function startRunner(opts: RunnerOptions): Runner {
   const controller = new AbortController();
   const stats = { batches: 0, records: 0, failures: 0 };
   // The role of the queue ("route", "deliver") labels every AWS call of this loop (aws-calls.ts).
-  const loop = inPart(opts.role ?? "other", async () => {
-    while (!controller.signal.aborted) {
-      try {
-        await pollOnce(opts, controller.signal, stats);
-      } catch (err) {
-        if (controller.signal.aborted) break;
-        log.warn("runner-poll-failed", { queue: opts.queueUrl, ...describeError(err) });
-        await sleep(1000, controller.signal);
+  const loop = inPart(
+    opts.role ?? "other",
+    async () => {
+      while (!controller.signal.aborted) {
+        try {
+          await pollOnce(opts, controller.signal, stats);
+        } catch (err) {
+          if (controller.signal.aborted) break;
+          log.warn("runner-poll-failed", { queue: opts.queueUrl, ...describeError(err) });
+          await sleep(1000, controller.signal);
+        }
       }
-    }
-  });
+    },
+    opts.gateway,
+  );
   return {
     stats,
     async stop() {

@@ -6,27 +6,56 @@
  * The part comes from AsyncLocalStorage: the local runner runs each queue's loop in its role,
  * the ingress's store and queue run their calls as "ingress"; anything else is "other"
  * (provisioning, queue URL lookups).
+ *
+ * With MAILBAG_RECORD_AWS_CALLS=FILE the same middleware also appends one JSON line per call to
+ * FILE: the part, its gateway, and the IAM action(s) and resource ARN(s) the call needs
+ * (iam-actions.ts). test/infra/iam-simulation.test.ts evaluates every line against that part's
+ * policy in the synthesized templates.
  */
 import { AsyncLocalStorage } from "node:async_hooks";
-import { writeFileSync } from "node:fs";
+import { appendFileSync, writeFileSync } from "node:fs";
 import type { MiddlewareStack } from "@smithy/types";
+import { iamRequests } from "./iam-actions.ts";
 
-const part = new AsyncLocalStorage<string>();
+interface Part {
+  readonly name: string;
+  /** The gateway whose part this is (the deployed principal is per gateway). */
+  readonly gateway?: string | undefined;
+}
+
+const part = new AsyncLocalStorage<Part>();
 const counts = new Map<string, number>();
 
 /** Runs `fn` with its AWS calls (and those of everything it starts) counted under `name`. */
-export function inPart<T>(name: string, fn: () => T): T {
-  return part.run(name, fn);
+export function inPart<T>(name: string, fn: () => T, gateway?: string): T {
+  return part.run({ name, gateway }, fn);
 }
 
 /** The same object with every method's calls counted under `name`. */
-export function countedAs<T extends object>(name: string, target: T): T {
+export function countedAs<T extends object>(name: string, target: T, gateway?: string): T {
   const wrapped = { ...target } as Record<string, unknown>;
   for (const [key, value] of Object.entries(target)) {
     if (typeof value === "function")
-      wrapped[key] = (...args: unknown[]) => part.run(name, () => value.apply(target, args));
+      wrapped[key] = (...args: unknown[]) =>
+        part.run({ name, gateway }, () => value.apply(target, args));
   }
   return wrapped as T;
+}
+
+/**
+ * Appends a line to MAILBAG_RECORD_AWS_CALLS (when set) describing a local network: which
+ * gateways, of which mode, under which resource prefix. The IAM simulation needs the mode to
+ * pick the policy a gateway of that mode is deployed with.
+ */
+export function recordNetwork(
+  prefix: string,
+  gateways: readonly { id: string; mode: string }[],
+  env: NodeJS.ProcessEnv = process.env,
+): void {
+  const file = env.MAILBAG_RECORD_AWS_CALLS;
+  if (!file) return;
+  const line = { network: { prefix, gateways: gateways.map(({ id, mode }) => ({ id, mode })) } };
+  appendFileSync(file, `${JSON.stringify(line)}\n`);
 }
 
 // biome-ignore lint/suspicious/noExplicitAny: any SDK client's stack (S3, SQS, SES) has this shape.
@@ -35,8 +64,19 @@ export function countCalls(client: { middlewareStack: MiddlewareStack<any, any> 
     (next, context) => (args) => {
       const service = String(context.clientName ?? "").replace(/Client$/, "");
       const op = String(context.commandName ?? "").replace(/Command$/, "");
-      const key = `${part.getStore() ?? "other"} ${service}.${op}`;
+      const current = part.getStore();
+      const key = `${current?.name ?? "other"} ${service}.${op}`;
       counts.set(key, (counts.get(key) ?? 0) + 1);
+      const file = process.env.MAILBAG_RECORD_AWS_CALLS;
+      if (file && current) {
+        const line = {
+          part: current.name,
+          gateway: current.gateway,
+          call: `${service}.${op}`,
+          requests: iamRequests(service, op, args.input as Record<string, unknown>),
+        };
+        appendFileSync(file, `${JSON.stringify(line)}\n`);
+      }
       return next(args);
     },
     // One count per call as the code made it, before the SDK's own retries.

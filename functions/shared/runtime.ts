@@ -106,8 +106,8 @@ export function createRuntime(
     queue,
     ingressUrls,
     acceptDeps: (gw) => ({
-      store: countedAs("ingress", s3Store(clients.s3, names(gw).bucket)),
-      queue: countedAs("ingress", queue),
+      store: countedAs("ingress", s3Store(clients.s3, names(gw).bucket), gw),
+      queue: countedAs("ingress", queue, gw),
       routeQueue: names(gw).queues.route,
     }),
     intakeDeps: (gw) => ({
