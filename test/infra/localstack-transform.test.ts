@@ -2,7 +2,7 @@
  * infra/localstack-transform.ts: what it removes from the real templates (everything LocalStack's
  * free edition cannot create, and whatever refers to it), what it keeps (what a retry must be
  * able to create again), and that it leaves no dangling reference. The deploy itself runs in CI
- * against LocalStack: test/localstack/deploy.test.ts.
+ * against LocalStack: test/deploy/localstack.test.ts.
  */
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";

@@ -6,7 +6,7 @@
  * CloudFormation (AWS_ENDPOINT_URL; `.ci/run` starts one); a unique prefix per run.
  *
  *   LOCALSTACK_SERVICES=cloudformation,s3,sqs,sns,iam,sts,logs,lambda,ec2,cloudwatch bash localstack/start.sh
- *   AWS_ENDPOINT_URL=http://127.0.0.1:4566 node --test test/localstack/deploy.test.ts
+ *   AWS_ENDPOINT_URL=http://127.0.0.1:4566 node --test test/deploy/localstack.test.ts
  */
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
