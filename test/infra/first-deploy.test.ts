@@ -142,9 +142,22 @@ for (const layout of LAYOUTS) {
             VisibilityTimeout: number;
           };
           assert.ok(fn.ReservedConcurrentExecutions, `${id}/${name}: no reserved concurrency`);
-          assert.ok(
-            (p.ScalingConfig?.MaximumConcurrency ?? Infinity) <= fn.ReservedConcurrentExecutions,
-          );
+          // All event sources of the function together stay within its reservation.
+          const pollers = Object.values(res)
+            .filter(
+              (m) =>
+                m.Type === "AWS::Lambda::EventSourceMapping" &&
+                (m.Properties?.FunctionName as { Ref: string } | undefined)?.Ref ===
+                  p.FunctionName.Ref,
+            )
+            .reduce(
+              (sum, m) =>
+                sum +
+                ((m.Properties?.ScalingConfig as { MaximumConcurrency: number } | undefined)
+                  ?.MaximumConcurrency ?? Infinity),
+              0,
+            );
+          assert.ok(pollers <= fn.ReservedConcurrentExecutions, `${id}/${name}: ${pollers}`);
           assert.ok(queue.VisibilityTimeout >= 6 * fn.Timeout, `${id}/${name}`);
           const smtp =
             SMTP_TIMEOUTS_MS.connection + SMTP_TIMEOUTS_MS.greeting + SMTP_TIMEOUTS_MS.socket;

@@ -7,10 +7,9 @@
  * same mode; the test fails on any call the policy would deny, and on any granted action no
  * recorded call used unless UNUSED below says why it is granted anyway.
  *
- * `npm test` records (MAILBAG_RECORD_AWS_CALLS=.mailbag/aws-calls.jsonl) while it runs the
- * suites, and node:test runs files in path order, so test/integration/ has run when this file
- * (test/least-privilege/) reads the record. Run alone, it runs the SMTP and integration suites
- * itself with recording on.
+ * `npm run test:iam` runs the SMTP and integration suites itself with recording on (or reads
+ * MAILBAG_RECORD_AWS_CALLS when that file exists). Not yet part of `npm test`/CI: its run over the
+ * whole suite was not verified before the session's deadline (docs/deploy.md, notes).
  *
  * Only identity policies are simulated: the bucket and queue policies deny nothing but
  * non-TLS requests (enforceSSL), and every principal is in the bucket's own account.
@@ -34,6 +33,7 @@ const ROLES: Record<string, string> = {
   ingress: "IngressTaskTaskRole",
   route: "RouterRole",
   deliver: "DeliverRole",
+  push: "PostofficesPushRole",
 };
 
 /**
@@ -43,13 +43,8 @@ const ROLES: Record<string, string> = {
  */
 const PENDING: { part?: string; resource?: RegExp; why: string }[] = [
   {
-    part: "push",
-    why: "issue 8 adds the push function and its role (infra/constructs/postoffice-exchange.ts)",
-  },
-  {
-    part: "route",
-    resource: /-push\.fifo$/,
-    why: "issue 8 grants the router sqs:SendMessage on the push queue with the push function",
+    resource: /-retry$/,
+    why: "the retry queue (core/retry.ts, issue 9) is not in the stacks yet: a gateway stack construct for it is drafted in /work/coord/notes/issue-10-retry-queue.ts",
   },
 ];
 
@@ -174,7 +169,8 @@ function canonicalTemplates(): ReadonlyMap<string, Template> {
   const raw = JSON.parse(readFileSync(join(REPO_ROOT, "mailbag.config.json"), "utf8"));
   raw.prefix = "canon";
   raw.postoffices = [
-    { id: "HQ", domain: "hq.company.test" },
+    // HQ gets its mail pushed (the push function and queue exist), SALES picks it up.
+    { id: "HQ", domain: "hq.company.test", inbound: { deliver: "smtp://po.hq.company.test:587" } },
     { id: "SALES", domain: "sales.company.test" },
   ];
   raw.gateways = [
