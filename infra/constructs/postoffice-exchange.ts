@@ -20,7 +20,7 @@
  * this account only (aws:SourceAccount, the confused-deputy guard of
  * https://docs.aws.amazon.com/AmazonS3/latest/userguide/grant-destinations-permissions-to-s3.html).
  */
-import { Duration, Stack } from "aws-cdk-lib";
+import { type Duration, Stack } from "aws-cdk-lib";
 import * as iam from "aws-cdk-lib/aws-iam";
 import type * as lambda from "aws-cdk-lib/aws-lambda";
 import type * as logs from "aws-cdk-lib/aws-logs";
@@ -122,9 +122,6 @@ export class PostofficeExchange extends Construct {
       queueName,
       encryption: sqs.QueueEncryption.SQS_MANAGED,
       enforceSSL: true,
-      // Lambda refuses an event source whose queue's visibility timeout is below the function
-      // timeout (the default 30 s is); 6x the function timeout, as for the FIFO queues.
-      visibilityTimeout: Duration.seconds(visibilityFor(this.props.timeout)),
     });
     queue.addToResourcePolicy(
       new iam.PolicyStatement({
