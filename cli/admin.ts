@@ -3,9 +3,9 @@
  * `mailbag address-map`, `mailbag gateway`. Edits are core/config-edit.ts; each is validated
  * before anything is written, and written atomically (config-io.ts).
  */
+import { buildAddressMap } from "../core/address-map.ts";
 import type { Config, GatewayMode } from "../core/config.ts";
 import * as edit from "../core/config-edit.ts";
-import { buildAddressMap } from "../core/routing.ts";
 import { UsageError } from "./common.ts";
 import { editConfigFile, readConfig } from "./config-io.ts";
 import { CONFIG_ENV, CONFIG_OPTION, type CommandHelp, parseCommand } from "./help.ts";

@@ -4,13 +4,9 @@
  * or says the config is ready and exits 0. Submit passwords need not be set: the CDK app never
  * reads them either. (`mailbag check` without --deploy is the plain config check.)
  */
-import { readFile } from "node:fs/promises";
 import { parseArgs } from "node:util";
-import { parseConfig } from "../core/config.ts";
-import { unusedPasswords } from "../core/config-aws.ts";
-import { ConfigError } from "../core/errors.ts";
 import { deployProblems } from "../core/preflight.ts";
-import { configPath } from "../functions/shared/config-file.ts";
+import { configPath, loadConfig } from "../functions/shared/config-file.ts";
 import { configOption } from "./common.ts";
 
 export async function checkDeploy(argv: string[]): Promise<number> {
@@ -19,13 +15,7 @@ export async function checkDeploy(argv: string[]): Promise<number> {
     options: { ...configOption, deploy: { type: "boolean" } },
   });
   const path = configPath(values.config);
-  let raw: unknown;
-  try {
-    raw = JSON.parse(await readFile(path, "utf8"));
-  } catch (err) {
-    throw new ConfigError(path, `cannot read config file: ${(err as Error).message}`);
-  }
-  const config = parseConfig(raw, { ...unusedPasswords(raw), ...process.env });
+  const { config } = await loadConfig({ file: path });
   const problems = deployProblems(config);
   for (const p of problems) process.stdout.write(`${path}: ${p}\n`);
   if (problems.length === 0) process.stdout.write(`${path}: ready to deploy\n`);

@@ -17,7 +17,7 @@ export const CHECK_HELP = {
     "Every problem is reported at once, each with its field path (e.g. gateways[0].mode); a\n" +
     "JSON syntax error gives its line and column. Exit 0: valid; 2: invalid. With --deploy it\n" +
     "then lists what would fail on AWS (`cdk deploy` or the deployed gateway), exit 1 if any.\n" +
-    "Submit users' password variables must be set, as for `mailbag start`.",
+    "Submit users' password variables are not needed: only the ingress reads them.",
   options: {
     ...CONFIG_OPTION,
     deploy: { type: "boolean", help: "also run the AWS deploy preflight" },
@@ -32,7 +32,7 @@ export async function check(argv: string[]): Promise<number> {
   if (values.deploy) return checkDeploy(argv);
   // A ConfigError propagates to mailbag.ts, which prints each problem on its own line (exit 2).
   const path = configPath(values.config);
-  const config = await loadConfigFile(path);
+  const { config } = loadConfigFile(path);
   process.stdout.write(
     `${path}: valid (network ${config.network}, ${config.postoffices.length} postoffice(s), ${config.gateways.length} gateway(s))\n`,
   );

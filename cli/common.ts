@@ -1,19 +1,13 @@
 /** What every `mailbag` command shares: the config file option and usage errors. */
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import type { Config } from "../core/config.ts";
 import { type AwsSettings, awsSettingsFromEnv } from "../functions/shared/aws.ts";
-import { configPath, loadConfigFile } from "../functions/shared/config-file.ts";
 
 /** Wrong arguments: printed with the command name, exit code 2. */
 export class UsageError extends Error {}
 
-/** `--config FILE` (or MAILBAG_CONFIG, or ./mailbag.config.json), validated. */
+/** `--config FILE` (or MAILBAG_CONFIG, or ./mailbag.config.json). */
 export const configOption = { config: { type: "string", short: "c" } } as const;
-
-export function loadConfig(explicit: string | undefined): Promise<Config> {
-  return loadConfigFile(configPath(explicit));
-}
 
 /**
  * `--backend` for commands that talk to a running gateway's bucket (fetch, submit): `emulator`

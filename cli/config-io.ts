@@ -1,41 +1,20 @@
 /**
  * The config file for the administration commands (route, dns, postoffice, address-map,
- * gateway): read and validated without the submit passwords, which only the ingress needs, and
- * written only after the edited config validates: to a temporary file in the same directory,
- * synced, then renamed over the original, so the file is never half-written nor invalid.
+ * gateway): read through the one loader (functions/shared/config-file.ts) and written only after
+ * the edited config validates: to a temporary file in the same directory, synced, then renamed
+ * over the original, so the file is never half-written nor invalid.
  */
-import { open, readFile, rename, stat, unlink } from "node:fs/promises";
+import { open, rename, stat, unlink } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
-import { type Config, type ConfigInput, jsonSyntaxError, parseConfig } from "../core/config.ts";
-import { formatJson } from "../core/config-edit.ts";
-import { ConfigError, MailbagError } from "../core/errors.ts";
-import { configPath } from "../functions/shared/config-file.ts";
+import { type Config, type ConfigInput, parseConfig } from "../core/config.ts";
+import { isConfigError, isMailbagError } from "../core/errors.ts";
+import { configPath, loadConfig, readConfigFile } from "../functions/shared/config-file.ts";
 import { UsageError } from "./common.ts";
+import { formatJson } from "./format-json.ts";
 
-async function readRaw(path: string): Promise<ConfigInput> {
-  let text: string;
-  try {
-    text = await readFile(path, "utf8");
-  } catch (err) {
-    throw new ConfigError(path, `cannot read config file: ${(err as Error).message}`);
-  }
-  try {
-    return JSON.parse(text) as ConfigInput;
-  } catch (err) {
-    throw jsonSyntaxError(path, text, err);
-  }
-}
-
-/** parseConfig only checks that each passwordEnv variable exists; administering needs none. */
-function validate(raw: ConfigInput): Config {
-  const names = (Array.isArray(raw?.postoffices) ? raw.postoffices : []).flatMap(
-    (po) => po?.submit?.users?.map((u) => u.passwordEnv) ?? [],
-  );
-  return parseConfig(raw, { ...Object.fromEntries(names.map((n) => [n, ""])), ...process.env });
-}
-
+/** The config file (never the published directory: these commands administer the file). */
 export async function readConfig(explicit: string | undefined): Promise<Config> {
-  return validate(await readRaw(configPath(explicit)));
+  return (await loadConfig({ file: configPath(explicit) })).config;
 }
 
 /** Reads, edits, validates, writes. A refused edit leaves the file as it was (exit code 2). */
@@ -44,14 +23,18 @@ export async function editConfigFile(
   change: (raw: ConfigInput) => ConfigInput,
 ): Promise<Config> {
   const path = configPath(explicit);
-  const raw = await readRaw(path);
+  const raw = readConfigFile(path) as ConfigInput;
   let next: ConfigInput;
   let config: Config;
   try {
     next = change(raw);
-    config = validate(next);
+    config = parseConfig(next, process.env);
   } catch (err) {
-    if (err instanceof MailbagError) throw new UsageError(`${err.reason}; ${path} not changed`);
+    if (isConfigError(err)) {
+      const issues = err.issues.map((i) => `${i.path}: ${i.reason}`).join("; ");
+      throw new UsageError(`${issues}; ${path} not changed`);
+    }
+    if (isMailbagError(err)) throw new UsageError(`${err.reason}; ${path} not changed`);
     throw err;
   }
   const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.tmp`);

@@ -2,8 +2,8 @@
  * `mailbag dns [--hosts | --mx]`: the smart host's hosts-table lines and the MX records for every
  * postoffice domain, each pointing at the gateway that receives for it (seed Q87030).
  */
+import { buildAddressMap } from "../core/address-map.ts";
 import { dnsRecords } from "../core/dns.ts";
-import { buildAddressMap } from "../core/routing.ts";
 import { UsageError } from "./common.ts";
 import { readConfig } from "./config-io.ts";
 import { CONFIG_ENV, CONFIG_OPTION, type CommandHelp, parseCommand } from "./help.ts";

@@ -20,7 +20,8 @@ import { createAwsClients } from "../functions/shared/aws.ts";
 import { maildir } from "../functions/shared/maildir.ts";
 import { s3Store } from "../functions/shared/s3-store.ts";
 import { smtpTransport } from "../functions/shared/smtp-transport.ts";
-import { backendOptions, backendSettings, configOption, loadConfig, UsageError } from "./common.ts";
+import { backendOptions, backendSettings, configOption, UsageError } from "./common.ts";
+import { readConfig } from "./config-io.ts";
 
 export async function fetch(argv: string[]): Promise<number> {
   const { values } = parseArgs({
@@ -50,14 +51,14 @@ export async function fetch(argv: string[]): Promise<number> {
   let bucket = values.bucket;
   let queueName = values.queue;
   if (!bucket) {
-    const config = await loadConfig(values.config);
+    const config = await readConfig(values.config);
     const postoffice = config.postoffices.find((p) => p.id === po);
     if (!postoffice) throw new UsageError(`--postoffice: no postoffice ${po} in the config`);
     if (postoffice.inbound)
       throw new UsageError(
         `postoffice ${po} is pushed to ${postoffice.inbound.deliver}, not picked up`,
       );
-    const { receiverOf } = (await import("../core/routing.ts")).buildAddressMap(config);
+    const { receiverOf } = (await import("../core/address-map.ts")).buildAddressMap(config);
     const gw = receiverOf.get(po);
     if (!gw) throw new UsageError(`no gateway receives for postoffice ${po}`);
     bucket = gatewayResources(config.prefix, gw.id).bucket;

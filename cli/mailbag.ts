@@ -3,7 +3,7 @@
  * 2 bad usage, invalid configuration or any failure to start (the error names the field).
  * Errors are one line; MAILBAG_DEBUG=1 adds the stack trace.
  */
-import { ConfigError, StartupError } from "../core/errors.ts";
+import { isConfigError, StartupError } from "../core/errors.ts";
 import { COMMANDS, help, usage } from "./commands.ts";
 import { UsageError } from "./common.ts";
 import { wantsHelp } from "./help.ts";
@@ -33,11 +33,11 @@ async function main(argv: string[]): Promise<number> {
       process.stderr.write(`mailbag ${name}: ${(err as Error).message}${hint}\n`);
       return 2;
     }
-    if (err instanceof ConfigError) {
-      // One line per problem, each naming its field (`mailbag check` relies on it).
-      for (const issue of err.issues)
+    if (isConfigError(err)) {
+      for (const issue of err.issues) {
         process.stderr.write(`mailbag: invalid configuration: ${issue.path}: ${issue.reason}\n`);
-      return 2;
+      }
+      return err.exitCode;
     }
     const message = err instanceof Error ? err.message : String(err);
     process.stderr.write(`mailbag ${name}: ${message.split("\n")[0]}\n`);

@@ -4,8 +4,8 @@
  * counts are SQS's; the age is read from the mailbag's records (core/mailq.ts says why).
  */
 
+import { buildAddressMap } from "../core/address-map.ts";
 import { formatQueueTable, queueTotals } from "../core/mailq.ts";
-import { buildAddressMap } from "../core/routing.ts";
 import { createAwsClients } from "../functions/shared/aws.ts";
 import { type Mailq, mailq, snapshot } from "../functions/shared/mailq-store.ts";
 import { backendSettings, UsageError } from "./common.ts";

@@ -1,11 +1,13 @@
 /**
  * `mailbag route <address>... [--from-gateway ID]`: every hop of a recipient with the rule that
- * decided it, computed by the very function the ingress and the router use (core/routing.ts).
+ * decided it, computed by the very function the ingress and the router use (core/route-recipient.ts).
  */
-import { buildAddressMap, explainRoute, formatExplanation, formatHops } from "../core/routing.ts";
+import { buildAddressMap } from "../core/address-map.ts";
+import { explainRoute } from "../core/explain-route.ts";
 import { UsageError } from "./common.ts";
 import { readConfig } from "./config-io.ts";
 import { CONFIG_ENV, CONFIG_OPTION, type CommandHelp, parseCommand } from "./help.ts";
+import { formatExplanation, formatHops } from "./route-text.ts";
 
 export const ROUTE_HELP = {
   name: "route",
@@ -13,7 +15,7 @@ export const ROUTE_HELP = {
   usage: "<address>... [--from-gateway ID] [--brief]",
   description:
     "address: mailbox@domain, NETWORK/PO/MAILBOX or [SMTP:user@host]. Computed by the very\n" +
-    "function the ingress and the router use (core/routing.ts); reads only the config.",
+    "function the ingress and the router use (core/route-recipient.ts); reads only the config.",
   options: {
     ...CONFIG_OPTION,
     "from-gateway": {

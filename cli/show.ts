@@ -2,6 +2,7 @@
  * `mailbag show <id>` and `mailbag find --from/--to --since`: one message's fate, as an admin
  * looks it up in Postfix's logs or Exchange's queue viewer, from the mailbag's records.
  */
+import { queuedReply } from "../core/errors.ts";
 import { idTime, newMessageId } from "../core/ids.ts";
 import { formatMessage, type MessageRecords, messageState } from "../core/mailq.ts";
 import {
@@ -58,7 +59,7 @@ export const SHOW_HELP = {
   summary: "one message: envelope, routing, each recipient's state, attempts, last reply, where",
   usage: "<id or id prefix>",
   description:
-    "The id is the one the ingress answered (`250 2.0.0 queued as <id>`) and every log line\n" +
+    `The id is the one the ingress answered (\`250 ${queuedReply("<id>")}\`) and every log line\n` +
     "carries. Routing decisions are computed from the config as the router did; states and\n" +
     "replies come from the status records; `where` names the queue or dead-letter queue.",
   options: OPS_OPTIONS,

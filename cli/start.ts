@@ -11,9 +11,9 @@ import { join } from "node:path";
 import { PARTS, type Part, startLocalNetwork } from "../functions/local/gateway.ts";
 import { awsSettingsFromEnv, createAwsClients } from "../functions/shared/aws.ts";
 import { saveAwsCallCounts } from "../functions/shared/aws-calls.ts";
-import { DIRECTORY_ENV, loadDirectory } from "../functions/shared/directory.ts";
+import { configSource, loadConfig } from "../functions/shared/config-file.ts";
 import { bucketOverrides, createRuntime } from "../functions/shared/runtime.ts";
-import { EMULATOR_FILE, loadConfig, UsageError } from "./common.ts";
+import { EMULATOR_FILE, UsageError } from "./common.ts";
 import { CONFIG_ENV, CONFIG_OPTION, type CommandHelp, parseCommand } from "./help.ts";
 
 export const START_HELP = {
@@ -90,10 +90,9 @@ export async function start(argv: string[]): Promise<number> {
   }
   if (mode === "endpoint" && !settings.endpoint)
     throw new UsageError("--backend endpoint needs AWS_ENDPOINT_URL");
-  const directory = process.env[DIRECTORY_ENV];
-  const config = directory
-    ? await loadDirectory(createAwsClients(settings).s3, directory)
-    : await loadConfig(values.config);
+  const { config } = await loadConfig(
+    configSource(values.config, () => createAwsClients(settings).s3),
+  );
   const only = values.gateway ?? process.env.MAILBAG_GATEWAY;
   if (only !== undefined && !config.gateways.some((g) => g.id === only)) {
     throw new UsageError(`--gateway: no gateway ${only} in the config`);

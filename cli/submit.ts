@@ -8,12 +8,13 @@
 import { createReadStream } from "node:fs";
 import { stat } from "node:fs/promises";
 import { parseArgs } from "node:util";
+import { buildAddressMap } from "../core/address-map.ts";
 import { newMessageId } from "../core/ids.ts";
 import { gatewayResources, keys } from "../core/names.ts";
-import { buildAddressMap } from "../core/routing.ts";
 import { createAwsClients } from "../functions/shared/aws.ts";
 import { s3Store } from "../functions/shared/s3-store.ts";
-import { backendOptions, backendSettings, configOption, loadConfig, UsageError } from "./common.ts";
+import { backendOptions, backendSettings, configOption, UsageError } from "./common.ts";
+import { readConfig } from "./config-io.ts";
 
 export async function submit(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
@@ -35,7 +36,7 @@ export async function submit(argv: string[]): Promise<number> {
     throw new UsageError("--from and --to go together (or neither: the headers are used)");
   let bucket = values.bucket;
   if (!bucket) {
-    const config = await loadConfig(values.config);
+    const config = await readConfig(values.config);
     const gw = buildAddressMap(config).senderOf.get(po);
     if (!gw) throw new UsageError(`no gateway sends for postoffice ${po}`);
     bucket = gatewayResources(config.prefix, gw.id).bucket;

@@ -8,7 +8,7 @@
 import { createHash } from "node:crypto";
 import { PassThrough, type Readable } from "node:stream";
 import type { Envelope } from "./envelope.ts";
-import { BackendUnavailableError, MailbagError, MessageTooLargeError } from "./errors.ts";
+import { BackendUnavailableError, isMailbagError, MessageTooLargeError } from "./errors.ts";
 import { type LoopPolicy, loopScanner, traceHeader } from "./loop.ts";
 import { keys } from "./names.ts";
 import type { JobQueue, MailbagStore } from "./ports.ts";
@@ -28,7 +28,7 @@ export interface AcceptInput {
   readonly envelope: Omit<Envelope, "version" | "size" | "sha256" | "rcptParams"> &
     Partial<Pick<Envelope, "rcptParams">>;
   readonly maxBytes: number;
-  /** Refuse looping messages (554 5.4.6) and prepend this gateway's trace field (loop.ts). */
+  /** Refuse looping messages (routingLoop) and prepend this gateway's trace field (loop.ts). */
   readonly loop?: LoopPolicy;
 }
 
@@ -73,7 +73,7 @@ export async function acceptMessage(deps: AcceptDeps, input: AcceptInput): Promi
   } catch (err) {
     await upload.catch(() => undefined);
     await deps.store.delete([messageKey, envelopeKey]).catch(() => undefined);
-    if (err instanceof MailbagError) throw err;
+    if (isMailbagError(err)) throw err;
     throw new BackendUnavailableError("Temporary failure storing the message, try again later", {
       cause: err,
     });

@@ -13,7 +13,7 @@
  * Every invalid form is an AddressError whose reason says what is wrong and where.
  */
 import { parse as parseRfc5321 } from "smtp-address-parser";
-import { SyntaxRejectionError } from "./errors.ts";
+import { AddressError } from "./errors.ts";
 
 /** MS Mail network, postoffice and mailbox names (seed Q87030: "up to 10 characters"). */
 export const MS_MAIL_NAME = /^[A-Za-z0-9][A-Za-z0-9_-]{0,9}$/;
@@ -24,15 +24,6 @@ export const MS_MAIL_NAME_RULE =
 const MAX_LOCAL = 64;
 const MAX_DOMAIN = 255;
 const MAX_PATH = 256;
-
-/** An address that does not parse; `reason` is precise enough to fix it. Answered as 501 5.1.3. */
-export class AddressError extends SyntaxRejectionError {
-  readonly input: string;
-  constructor(input: string, reason: string) {
-    super(`Invalid address <${input}>: ${reason}`);
-    this.input = input;
-  }
-}
 
 export interface SmtpAddress {
   readonly kind: "smtp";
@@ -210,7 +201,7 @@ export function toSmtp(dir: AddressDirectory, a: AnyAddress): SmtpAddress {
 /**
  * SMTP → native: an address in a postoffice's domain whose local part is an MS Mail name becomes
  * NETWORK/PO/MAILBOX; every other address becomes a one-off. Mailbox aliases are not applied
- * here (they are routing, see routing.ts), so the conversion round-trips.
+ * here (they are routing, see route-recipient.ts), so the conversion round-trips.
  */
 export function toNative(dir: AddressDirectory, a: SmtpAddress): NativeAddress | OneOffAddress {
   const postoffice = dir.postofficeOf(a.domain);

@@ -1,7 +1,8 @@
 /**
  * SMTP AUTH that resists guessing (RFC 4954 §4 leaves the policy to the server): failures are
  * counted per client address and per user name; each failure makes the client's next attempt
- * wait longer (doubling, capped), and enough of them lock the client out for a while (454 4.7.0).
+ * wait longer (doubling, capped), and enough of them lock the client out for a while (454,
+ * sessionRejection.authenticationLockedOut).
  * A user name under attack from many addresses is locked for every address that has failed
  * before, never for a clean one: the right password from another client still gets 235 at once,
  * so guessing cannot lock the real user out.

@@ -4,8 +4,10 @@
  * next hop, and the hop is recomputed here from the same address map, so the job format stays
  * the smart host's.
  */
+
+import type { AddressMap } from "./address-map.ts";
 import type { SmartHostTransport } from "./ports.ts";
-import { type AddressMap, routeRecipient } from "./routing.ts";
+import { routeRecipient } from "./route-recipient.ts";
 
 export function nextHopTransport(
   map: AddressMap,

@@ -138,20 +138,3 @@ export type AwsSection = z.output<typeof awsSection>;
 export function awsSettings(section: AwsSection | undefined): AwsSection {
   return section ?? awsSection.parse({});
 }
-
-/**
- * An empty value for every `passwordEnv` a raw config names. For the readers that validate the
- * config but authenticate no SMTP client (the CDK app, the router and delivery functions):
- * parseConfig requires the variables to exist, and the ingress refuses an empty password, so a
- * placeholder can never let anyone in.
- */
-export function unusedPasswords(raw: unknown): Record<string, string> {
-  const pos = (raw as { postoffices?: unknown } | null)?.postoffices;
-  const names = (Array.isArray(pos) ? pos : []).flatMap((po) => {
-    const users = (po as { submit?: { users?: unknown } } | null)?.submit?.users;
-    return (Array.isArray(users) ? users : []).map(
-      (u) => (u as { passwordEnv?: unknown } | null)?.passwordEnv,
-    );
-  });
-  return Object.fromEntries(names.filter((n) => typeof n === "string").map((n) => [n, ""]));
-}

@@ -5,7 +5,8 @@
  * anything, so these only check what parseConfig cannot see: that the thing edited exists, and
  * that nothing still refers to what is deleted. Every error names the field.
  */
-import { parseSmtpAddress } from "./address.ts";
+import { parseNativeAddress, parseSmtpAddress } from "./address.ts";
+import { formatSpacePattern, parseSpacePattern } from "./address-space.ts";
 import type { ConfigInput, GatewayMode, UnknownMailboxPolicy } from "./config.ts";
 import { ConfigError } from "./errors.ts";
 
@@ -32,6 +33,20 @@ function gatewayIndex(raw: ConfigInput, id: string): number {
     throw new ConfigError("gateways", `no gateway ${id} (gateways: ${ids})`);
   }
   return i;
+}
+
+/** A copy of `raw` with one postoffice or gateway replaced by `apply`'s result. */
+function modifyEntry<K extends "postoffices" | "gateways">(
+  raw: ConfigInput,
+  list: K,
+  id: string,
+  apply: (entry: ConfigInput[K][number]) => ConfigInput[K][number],
+): ConfigInput {
+  const next = structuredClone(raw);
+  const entries = next[list] as ConfigInput[K][number][];
+  const i = list === "postoffices" ? postofficeIndex(next, id) : gatewayIndex(next, id);
+  entries[i] = apply(entries[i] as ConfigInput[K][number]);
+  return next;
 }
 
 export interface PostofficeFields {
@@ -78,10 +93,7 @@ export function modifyPostoffice(
   id: string,
   fields: PostofficeFields,
 ): ConfigInput {
-  const next = structuredClone(raw);
-  const i = postofficeIndex(next, id);
-  next.postoffices[i] = applyPostoffice(next.postoffices[i] as RawPostoffice, fields);
-  return next;
+  return modifyEntry(raw, "postoffices", id, (po) => applyPostoffice(po, fields));
 }
 
 /**
@@ -96,7 +108,7 @@ export function deletePostoffice(raw: ConfigInput, id: string): ConfigInput {
       throw new ConfigError(`postoffices[${p}].via`, `postoffice ${po.id} is reached via ${id}`);
     }
     for (const [name, target] of Object.entries(po.aliases ?? {})) {
-      if (same(target.split("/")[1] ?? "", id)) {
+      if (same(nativePostoffice(target) ?? "", id)) {
         throw new ConfigError(
           `postoffices[${p}].aliases.${name}`,
           `alias ${name} points at ${target}`,
@@ -105,7 +117,12 @@ export function deletePostoffice(raw: ConfigInput, id: string): ConfigInput {
     }
   });
   (next.addressSpaces ?? []).forEach((s, a) => {
-    if (s.pattern.includes("/") && same(s.pattern.split("/")[1] ?? "", id)) {
+    const pattern = parseSpacePattern(s.pattern);
+    if (
+      typeof pattern !== "string" &&
+      pattern.kind === "postoffice" &&
+      same(pattern.postoffice, id)
+    ) {
       throw new ConfigError(
         `addressSpaces[${a}].pattern`,
         `address space ${s.pattern} covers ${id}`,
@@ -115,6 +132,15 @@ export function deletePostoffice(raw: ConfigInput, id: string): ConfigInput {
   next.postoffices.splice(i, 1);
   for (const gw of next.gateways) gw.postoffices = gw.postoffices.filter((p) => !same(p, id));
   return next;
+}
+
+/** The postoffice of a native address as written in the raw file, if it is one. */
+function nativePostoffice(address: string): string | undefined {
+  try {
+    return parseNativeAddress(address).postoffice;
+  } catch {
+    return undefined;
+  }
 }
 
 /** `local@domain` of a postoffice: which postoffice, and the alias key (lower-case). */
@@ -157,7 +183,10 @@ export function addSpace(raw: ConfigInput, space: RawSpace): ConfigInput {
 export function removeSpace(raw: ConfigInput, pattern: string, gateway?: string): ConfigInput {
   const next = structuredClone(raw);
   const spaces = next.addressSpaces ?? [];
-  const norm = (p: string) => p.trim().toLowerCase().replace(/\/$/, "/*");
+  const norm = (p: string) => {
+    const parsed = parseSpacePattern(p);
+    return (typeof parsed === "string" ? p.trim() : formatSpacePattern(parsed)).toLowerCase();
+  };
   const keep = spaces.filter(
     (s) =>
       !(norm(s.pattern) === norm(pattern) && (gateway === undefined || same(s.gateway, gateway))),
@@ -211,10 +240,7 @@ export function createGateway(
 }
 
 export function modifyGateway(raw: ConfigInput, id: string, fields: GatewayFields): ConfigInput {
-  const next = structuredClone(raw);
-  const i = gatewayIndex(next, id);
-  next.gateways[i] = applyGateway(next.gateways[i] as RawGateway, fields);
-  return next;
+  return modifyEntry(raw, "gateways", id, (gw) => applyGateway(gw, fields));
 }
 
 /** Refused while an address space routes to or from it. */
@@ -238,40 +264,4 @@ export function deleteGateway(raw: ConfigInput, id: string): ConfigInput {
   });
   next.gateways.splice(i, 1);
   return next;
-}
-
-/**
- * JSON as people write it: an object or array stays on one line when it fits in `width`
- * columns, otherwise one member per line, two-space indent (the repository's style).
- */
-export function formatJson(value: unknown, width = 100): string {
-  return `${format(value, 0, 0, width)}\n`;
-}
-
-function flat(v: unknown): string {
-  if (Array.isArray(v)) return `[${v.map(flat).join(", ")}]`;
-  if (v !== null && typeof v === "object") {
-    const entries = Object.entries(v).filter(([, x]) => x !== undefined);
-    if (entries.length === 0) return "{}";
-    return `{ ${entries.map(([k, x]) => `${JSON.stringify(k)}: ${flat(x)}`).join(", ")} }`;
-  }
-  return JSON.stringify(v);
-}
-
-function format(v: unknown, indent: number, used: number, width: number): string {
-  const one = flat(v);
-  if (indent + used + one.length + 1 <= width || v === null || typeof v !== "object") return one;
-  const pad = " ".repeat(indent + 2);
-  const items = Array.isArray(v)
-    ? v.map((x) => pad + format(x, indent + 2, 0, width))
-    : Object.entries(v)
-        .filter(([, x]) => x !== undefined)
-        .map(([k, x]) => {
-          const key = `${JSON.stringify(k)}: `;
-          return pad + key + format(x, indent + 2, key.length, width);
-        });
-  const [open, close] = Array.isArray(v) ? ["[", "]"] : ["{", "}"];
-  return items.length === 0
-    ? `${open}${close}`
-    : `${open}\n${items.join(",\n")}\n${" ".repeat(indent)}${close}`;
 }

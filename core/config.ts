@@ -10,7 +10,9 @@ import { MS_MAIL_NAME, MS_MAIL_NAME_RULE, parseNativeAddress } from "./address.t
 import { parseSpacePattern } from "./address-space.ts";
 import { awsSection } from "./config-aws.ts";
 import { deliverySection } from "./config-delivery.ts";
-import { ConfigError } from "./errors.ts";
+import { authSection, limitsSection, tlsSection } from "./config-ingress.ts";
+import { checkReferences } from "./config-rules.ts";
+import { ConfigError, formatPath } from "./errors.ts";
 import { jsonErrorPosition } from "./json-position.ts";
 
 /** MS Mail network, postoffice and mailbox names: up to 10 characters (docs/routing.md#addresses). */
@@ -179,25 +181,7 @@ const smartHost = z.union([
   }),
 ]);
 
-const DEFAULT_LIMITS = {
-  maxMessageBytes: 50 * 1024 * 1024,
-  maxRecipients: 100,
-  maxHops: 100,
-  maxConnections: 500,
-  maxConnectionsPerClient: 20,
-  maxSessionSeconds: 1800,
-  greetingDelayMs: 100,
-};
-
-const DEFAULT_AUTH = {
-  maxFailuresPerClient: 5,
-  maxFailuresPerUser: 20,
-  lockoutSeconds: 900,
-  failureDelayMs: 500,
-  maxDelayMs: 8000,
-};
-
-const configSchema = z.strictObject({
+const configShape = z.strictObject({
   $schema: z.string().optional(),
   network: msMailName,
   /** Prefix of every AWS resource name (bucket, queues, stacks); unique per deployment or test run. */
@@ -209,89 +193,11 @@ const configSchema = z.strictObject({
   gateways: z.array(gateway).min(1),
   addressSpaces: z.array(addressSpace).default([]),
   smartHost,
-  limits: z
-    .strictObject({
-      /** Advertised in EHLO SIZE and enforced while DATA streams (RFC 1870). */
-      maxMessageBytes: z
-        .number()
-        .int()
-        .min(1024)
-        .default(50 * 1024 * 1024),
-      /** RFC 5321 §4.5.3.1.8: at least 100 must be accepted. */
-      maxRecipients: z.number().int().min(100).max(1000).default(100),
-      /**
-       * A message that arrives with this many Received: fields is refused, 554 5.4.6
-       * (RFC 5321 §6.3: "normally at least 100"; docs/routing.md#loops).
-       */
-      maxHops: z.number().int().min(10).max(1000).default(100),
-      /** Open SMTP connections of one ingress; the next one gets 421 4.7.0. */
-      maxConnections: z.number().int().min(1).max(100_000).default(DEFAULT_LIMITS.maxConnections),
-      /** Open SMTP connections from one client address. */
-      maxConnectionsPerClient: z
-        .number()
-        .int()
-        .min(1)
-        .max(100_000)
-        .default(DEFAULT_LIMITS.maxConnectionsPerClient),
-      /**
-       * Total lifetime of one SMTP session, however busy: the idle timeout alone lets a client
-       * keep a connection forever by trickling bytes. Then 421 4.7.0 and disconnect.
-       */
-      maxSessionSeconds: z
-        .number()
-        .int()
-        .min(1)
-        .max(86_400)
-        .default(DEFAULT_LIMITS.maxSessionSeconds),
-      /**
-       * Pause before the 220 greeting; a client that talks first is refused as an early talker
-       * (RFC 5321 §4.3.1 says a client waits for the greeting). smtp-server's fixed 100 ms,
-       * patched into a setting (patches/smtp-server+*.patch); 0 for trusted senders and benches.
-       */
-      greetingDelayMs: z.number().int().min(0).max(30_000).default(DEFAULT_LIMITS.greetingDelayMs),
-    })
-    .default(DEFAULT_LIMITS),
+  limits: limitsSection,
   /** SMTP AUTH guessing defence (functions/ingress/server.ts, core/auth-guard.ts). */
-  auth: z
-    .strictObject({
-      maxFailuresPerClient: z
-        .number()
-        .int()
-        .min(1)
-        .max(1000)
-        .default(DEFAULT_AUTH.maxFailuresPerClient),
-      maxFailuresPerUser: z
-        .number()
-        .int()
-        .min(1)
-        .max(100_000)
-        .default(DEFAULT_AUTH.maxFailuresPerUser),
-      lockoutSeconds: z.number().int().min(1).max(86_400).default(DEFAULT_AUTH.lockoutSeconds),
-      failureDelayMs: z.number().int().min(0).max(60_000).default(DEFAULT_AUTH.failureDelayMs),
-      maxDelayMs: z.number().int().min(0).max(60_000).default(DEFAULT_AUTH.maxDelayMs),
-    })
-    .default(DEFAULT_AUTH),
-  /**
-   * The ingress's TLS certificate (functions/ingress/tls.ts). Without files (and without the
-   * MAILBAG_TLS_CERT/MAILBAG_TLS_KEY environment variables) a self-signed certificate for the
-   * gateway's hostname is generated and kept in the data directory.
-   */
-  tls: z
-    .strictObject({
-      /** PEM certificate chain, re-read when it changes. */
-      certFile: z.string().min(1).optional(),
-      /** PEM private key of that certificate, re-read when it changes. */
-      keyFile: z.string().min(1).optional(),
-      /** Also listen with implicit TLS here (RFC 8314 submissions port, 465), +1 per gateway. */
-      implicitPort: z.number().int().min(1).max(65535).optional(),
-      /** Oldest TLS version accepted; 1.0 and 1.1 are deprecated (RFC 8996). */
-      minVersion: z.enum(["TLSv1.2", "TLSv1.3"]).default("TLSv1.2"),
-    })
-    .refine((t) => !t.certFile === !t.keyFile, {
-      message: "certFile and keyFile go together",
-      path: ["keyFile"],
-    })
-    .default({ minVersion: "TLSv1.2" }),
+  auth: authSection,
+  /** The ingress's TLS certificate (functions/ingress/tls.ts). */
+  tls: tlsSection,
   queues: z
     .strictObject({
       /**
@@ -313,8 +219,21 @@ const configSchema = z.strictObject({
   aws: awsSection.optional(),
 });
 
-export type Config = z.output<typeof configSchema>;
-export type ConfigInput = z.input<typeof configSchema>;
+/**
+ * The whole file: its shape, then the cross-field rules (unique domains, known postoffices, one
+ * receiving gateway per postoffice...) as a zod refinement, so every issue comes out of the one
+ * safeParse with its path. The refinement runs only once the shape is valid.
+ */
+const configSchema = configShape.superRefine(
+  (config, ctx) =>
+    checkReferences(config, (path, message) => ctx.addIssue({ code: "custom", path, message })),
+  // Field refinements (alias targets, address space patterns) report continuable issues: the
+  // cross-field rules would then read values that are not what the types say.
+  { when: (payload) => payload.issues.length === 0 },
+);
+
+export type Config = z.output<typeof configShape>;
+export type ConfigInput = z.input<typeof configShape>;
 export type Postoffice = Config["postoffices"][number];
 export type Gateway = Config["gateways"][number];
 export type GatewayMode = Gateway["mode"];
@@ -323,15 +242,6 @@ export type AddressSpace = Config["addressSpaces"][number];
 export type UnknownMailboxPolicy = Postoffice["unknownMailbox"];
 export type InboundDelivery = NonNullable<Postoffice["inbound"]>;
 
-/** `a[0].b` style path, as printed in every config error. */
-export function formatPath(path: readonly PropertyKey[]): string {
-  return path.reduce<string>(
-    (acc, key) =>
-      typeof key === "number" ? `${acc}[${key}]` : acc ? `${acc}.${String(key)}` : String(key),
-    "",
-  );
-}
-
 export interface ConfigEnv {
   /** `MAILBAG_SMART_HOST`: an smtp:// URL that replaces the configured smart host. */
   readonly MAILBAG_SMART_HOST?: string | undefined;
@@ -339,9 +249,9 @@ export interface ConfigEnv {
 }
 
 /**
- * Validates a parsed config file. Throws one ConfigError listing every malformed field.
- * Cross-field rules (unique domains, known postoffices, one receiving gateway per postoffice)
- * run after the shape is valid.
+ * Validates a parsed config file, and nothing else: the submit users' passwords are the
+ * ingress's business (functions/ingress/server.ts). Throws one ConfigError listing every issue,
+ * each naming its field.
  */
 export function parseConfig(input: unknown, env: ConfigEnv = {}): Config {
   const result = configSchema.safeParse(input);
@@ -364,242 +274,7 @@ export function parseConfig(input: unknown, env: ConfigEnv = {}): Config {
       throw new ConfigError("MAILBAG_SMART_HOST", url.error.issues[0]?.message ?? "invalid");
     config.smartHost = { url: url.data };
   }
-  checkReferences(config, env);
   return config;
-}
-
-function checkReferences(config: Config, env: ConfigEnv): void {
-  uniqueBy(
-    config.postoffices,
-    (po) => po.id,
-    "postoffices",
-    "id",
-    (i) => `postoffice ${config.postoffices[i]?.id}`,
-  );
-  uniqueBy(
-    config.postoffices,
-    (po) => po.domain,
-    "postoffices",
-    "domain",
-    (i) => `postoffice ${config.postoffices[i]?.id}`,
-  );
-  uniqueBy(
-    config.gateways,
-    (gw) => gw.id.toLowerCase(),
-    "gateways",
-    "id",
-    (i) => `gateway ${config.gateways[i]?.id}`,
-  );
-  checkHubs(config);
-  checkGateways(config);
-  checkAliases(config);
-  checkAddressSpaces(config);
-  config.postoffices.forEach((po, i) => {
-    po.submit.users.forEach((user, u) => {
-      if (env[user.passwordEnv] === undefined) {
-        throw new ConfigError(
-          `postoffices[${i}].submit.users[${u}].passwordEnv`,
-          `environment variable ${user.passwordEnv} is not set`,
-        );
-      }
-    });
-  });
-}
-
-/** What a gateway does for the postoffices it lists: `both` does both. */
-export type Role = "receive" | "send";
-const ROLE_DONE: Record<Role, string> = { receive: "received", send: "sent" };
-
-export function gatewayRolesOf(mode: GatewayMode): Role[] {
-  return mode === "both" ? ["receive", "send"] : [mode];
-}
-
-/** `via` names a known postoffice and hub routes never come back to where they started. */
-function checkHubs(config: Config): void {
-  const byId = new Map(config.postoffices.map((po) => [po.id, po]));
-  config.postoffices.forEach((po, i) => {
-    if (po.via === undefined) return;
-    const path = `postoffices[${i}].via`;
-    if (!byId.has(po.via)) throw new ConfigError(path, `unknown postoffice ${po.via}`);
-    const chain = [po.id];
-    for (let hub: string | undefined = po.via; hub !== undefined; hub = byId.get(hub)?.via) {
-      if (chain.includes(hub)) {
-        throw new ConfigError(path, `hub routes form a cycle: ${[...chain, hub].join(" → ")}`);
-      }
-      chain.push(hub);
-    }
-  });
-}
-
-interface Listing {
-  readonly gateway: string;
-  readonly path: string;
-}
-
-/** Postoffice id → the gateway listing it, per role, as written (hubs not followed). */
-function listings(config: Config): Record<Role, Map<string, Listing>> {
-  const owners: Record<Role, Map<string, Listing>> = { receive: new Map(), send: new Map() };
-  const known = new Set(config.postoffices.map((po) => po.id));
-  config.gateways.forEach((gw, g) => {
-    gw.postoffices.forEach((id, p) => {
-      const path = `gateways[${g}].postoffices[${p}]`;
-      if (!known.has(id)) throw new ConfigError(path, `unknown postoffice ${id}`);
-      for (const role of gatewayRolesOf(gw.mode)) {
-        const other = owners[role].get(id);
-        if (other !== undefined && other.gateway !== gw.id) {
-          throw new ConfigError(
-            path,
-            `postoffice ${id} is ${ROLE_DONE[role]} by two gateways: ${other.gateway} (${other.path}) and ${gw.id} (${path})`,
-          );
-        }
-        owners[role].set(id, { gateway: gw.id, path });
-      }
-    });
-  });
-  return owners;
-}
-
-/**
- * Postoffice id → the gateway that receives (or sends) for it. A postoffice reached via a hub
- * and listed by no gateway is served by its hub's gateway (seed Q87030: the hub sits between
- * the downstream postoffice and the gateway). Only for a validated config.
- */
-export function servingGateways(config: Config): Record<Role, Map<string, string>> {
-  const listed = listings(config);
-  const byId = new Map(config.postoffices.map((po) => [po.id, po]));
-  const serving = (role: Role, id: string): string | undefined => {
-    const seen = new Set<string>();
-    for (
-      let po = byId.get(id);
-      po && !seen.has(po.id);
-      po = po.via ? byId.get(po.via) : undefined
-    ) {
-      seen.add(po.id);
-      const l = listed[role].get(po.id);
-      if (l) return l.gateway;
-    }
-    return undefined;
-  };
-  const result: Record<Role, Map<string, string>> = { receive: new Map(), send: new Map() };
-  for (const role of ["receive", "send"] as const) {
-    for (const po of config.postoffices) {
-      const gw = serving(role, po.id);
-      if (gw !== undefined) result[role].set(po.id, gw);
-    }
-  }
-  return result;
-}
-
-/** One gateway per postoffice and role; a hub's downstream postoffice stays with its hub's. */
-function checkGateways(config: Config): void {
-  const listed = listings(config);
-  const serving = servingGateways(config);
-  config.postoffices.forEach((po, i) => {
-    if (po.via === undefined) return;
-    for (const role of ["receive", "send"] as const) {
-      const own = listed[role].get(po.id);
-      const hubs = serving[role].get(po.via);
-      if (own && hubs !== undefined && own.gateway !== hubs) {
-        throw new ConfigError(
-          `postoffices[${i}].via`,
-          `${po.id} is reached via hub ${po.via}, which is ${ROLE_DONE[role]} by ${hubs}, but ${own.path} has ${po.id} ${ROLE_DONE[role]} by ${own.gateway}`,
-        );
-      }
-    }
-  });
-}
-
-/** Alias targets are mailboxes of this network's postoffices. */
-function checkAliases(config: Config): void {
-  const known = new Set(config.postoffices.map((po) => po.id));
-  config.postoffices.forEach((po, i) => {
-    for (const [name, target] of Object.entries(po.aliases)) {
-      const path = `postoffices[${i}].aliases.${name}`;
-      const native = parseNativeAddress(target);
-      if (native.network !== config.network) {
-        throw new ConfigError(
-          path,
-          `network ${native.network} is not this network (${config.network})`,
-        );
-      }
-      if (!known.has(native.postoffice)) {
-        throw new ConfigError(path, `unknown postoffice ${native.postoffice}`);
-      }
-    }
-  });
-}
-
-/**
- * Backbone mail enters the target through its SMTP ingress, so the target receives (not
- * `send`); the gateways using the route deliver, so they send (not `receive`).
- */
-function checkAddressSpaces(config: Config): void {
-  const gateways = new Map(config.gateways.map((gw) => [gw.id, gw]));
-  const ids = config.gateways.map((gw) => gw.id).join(", ");
-  const known = new Set(config.postoffices.map((po) => po.id));
-  config.addressSpaces.forEach((space, i) => {
-    const path = `addressSpaces[${i}]`;
-    const target = gateways.get(space.gateway);
-    if (!target) {
-      throw new ConfigError(
-        `${path}.gateway`,
-        `address space ${space.pattern} points at unknown gateway ${space.gateway} (gateways: ${ids})`,
-      );
-    }
-    if (target.mode === "send") {
-      throw new ConfigError(
-        `${path}.gateway`,
-        `gateway ${target.id} is send-only: backbone mail enters a gateway through its SMTP ingress`,
-      );
-    }
-    space.from?.forEach((id, f) => {
-      const from = gateways.get(id);
-      if (!from)
-        throw new ConfigError(`${path}.from[${f}]`, `unknown gateway ${id} (gateways: ${ids})`);
-      if (id === target.id) {
-        throw new ConfigError(`${path}.from[${f}]`, `gateway ${id} cannot route to itself`);
-      }
-      if (from.mode === "receive") {
-        throw new ConfigError(
-          `${path}.from[${f}]`,
-          `gateway ${id} is receive-only: it delivers nothing, so it carries no backbone mail`,
-        );
-      }
-    });
-    const pattern = parseSpacePattern(space.pattern);
-    if (typeof pattern !== "string" && pattern.kind === "postoffice") {
-      if (pattern.network !== config.network) {
-        throw new ConfigError(
-          `${path}.pattern`,
-          `network ${pattern.network} is not this network (${config.network})`,
-        );
-      }
-      if (!known.has(pattern.postoffice)) {
-        throw new ConfigError(`${path}.pattern`, `unknown postoffice ${pattern.postoffice}`);
-      }
-    }
-  });
-}
-
-function uniqueBy<T>(
-  items: readonly T[],
-  key: (item: T) => string,
-  list: string,
-  field: string,
-  describe: (index: number) => string,
-): void {
-  const seen = new Map<string, number>();
-  items.forEach((item, i) => {
-    const k = key(item);
-    const first = seen.get(k);
-    if (first !== undefined) {
-      throw new ConfigError(
-        `${list}[${i}].${field}`,
-        `${k} is used by both ${describe(first)} (${list}[${first}].${field}) and ${describe(i)}`,
-      );
-    }
-    seen.set(k, i);
-  });
 }
 
 /** Parses `a.b.c.d/n` or `x::y/n` into a BlockList-ready form, or undefined if invalid. */

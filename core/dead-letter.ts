@@ -7,7 +7,7 @@
  * with the `mailbag` CLI.
  */
 import { parseEnvelope, parseStatus } from "./envelope.ts";
-import { enhancedCodeOf, MailbagError } from "./errors.ts";
+import { enhancedCodeOf, isMailbagError } from "./errors.ts";
 import { keys } from "./names.ts";
 import type { JobQueue, MailbagStore } from "./ports.ts";
 import { type ReportDeps, type ReportResult, reportInto } from "./report.ts";
@@ -49,15 +49,14 @@ export function mailIdOf(body: string): string | undefined {
 
 /** A permanent error will fail every retry the same way: dead-letter it at once. */
 export function isPermanent(err: unknown): boolean {
-  return err instanceof MailbagError && !err.transient && err.responseCode >= 500;
+  return isMailbagError(err) && !err.transient && err.responseCode >= 500;
 }
 
 export async function deadLetter(deps: DeadLetterDeps, d: DeadLetter): Promise<DeadLetterOutcome> {
   const id = mailIdOf(d.body);
-  const reason =
-    d.error instanceof MailbagError
-      ? d.error.reply
-      : String((d.error as Error)?.message ?? d.error);
+  const reason = isMailbagError(d.error)
+    ? d.error.reply
+    : String((d.error as Error)?.message ?? d.error);
   let body: unknown;
   try {
     body = JSON.parse(d.body);

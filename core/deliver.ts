@@ -25,12 +25,11 @@ import {
   type RecipientState,
 } from "./envelope.ts";
 import {
-  BackendUnavailableError,
   enhancedCodeOf,
-  MailbagError,
+  isMailbagError,
+  type MailbagError,
   NextHopUnreachableError,
   reportStatus,
-  SmartHostReplyError,
 } from "./errors.ts";
 import { keys } from "./names.ts";
 import type { MailbagStore, SmartHostTransport, TransportResult } from "./ports.ts";
@@ -132,12 +131,12 @@ export async function deliverMessage(deps: DeliverDeps, job: DeliverJob): Promis
     });
   } catch (err) {
     body.destroy();
-    if (!(err instanceof MailbagError)) throw err;
+    if (!isMailbagError(err)) throw err;
     if (unreachable(err)) {
       // The line waits: nothing is recorded as an attempt of these recipients.
       for (const r of pending) record(r, "deferred", replyOf(err));
       await deps.store.putJson(where.status, status);
-      throw err instanceof NextHopUnreachableError
+      throw err.code === "next-hop-unreachable"
         ? err
         : new NextHopUnreachableError(replyOf(err), { cause: err });
     }
@@ -217,12 +216,12 @@ async function settle(
 
 /** No reply at all, or `421` (RFC 5321 §3.8: the service is closing the channel). */
 function unreachable(err: MailbagError): boolean {
-  if (err instanceof SmartHostReplyError) return err.responseCode === 421;
-  return err instanceof NextHopUnreachableError || err instanceof BackendUnavailableError;
+  if (err.code === "smart-host-reply") return err.responseCode === 421;
+  return err.code === "next-hop-unreachable" || err.code === "backend-unavailable";
 }
 
 function replyOf(err: unknown): string {
-  return err instanceof MailbagError ? err.reply : `451 ${(err as Error).message}`;
+  return isMailbagError(err) ? err.reply : `451 ${(err as Error).message}`;
 }
 
 /** Sends one report about `recipients` and notes its id (or why none) in their status. */

@@ -4,18 +4,21 @@
  * MX record `<domain>. MX 10 <gateway host>.` for every postoffice domain, pointing at the
  * gateway that receives for it (through its hubs, when it has some).
  */
+
+import type { AddressMap } from "./address-map.ts";
+import { gatewayCapabilities } from "./capabilities.ts";
 import type { Config } from "./config.ts";
-import type { AddressMap } from "./routing.ts";
 
 export type Layout = "single" | "multiple" | "dedicated" | "multiple dedicated" | "mixed";
 
 /** The seed Q132060 layout the gateways form. */
 export function layoutOf(config: Config): Layout {
-  const modes = config.gateways.map((g) => g.mode);
-  if (modes.every((m) => m === "both")) return modes.length === 1 ? "single" : "multiple";
-  if (modes.every((m) => m !== "both")) {
-    const send = modes.filter((m) => m === "send").length;
-    if (send === modes.length - send) return send === 1 ? "dedicated" : "multiple dedicated";
+  const caps = config.gateways.map(gatewayCapabilities);
+  const both = caps.filter((c) => c.sends && c.receives).length;
+  if (both === caps.length) return caps.length === 1 ? "single" : "multiple";
+  if (both === 0) {
+    const send = caps.filter((c) => c.sends).length;
+    if (send === caps.length - send) return send === 1 ? "dedicated" : "multiple dedicated";
   }
   return "mixed";
 }
@@ -51,7 +54,10 @@ export function dnsRecords(map: AddressMap, mxPreference = 10): DnsRecords {
     const received = map.config.postoffices
       .filter((po) => map.receiverOf.get(po.id)?.id === gw.id)
       .map((po) => po.domain);
-    return `${gw.id} (${gw.mode}): ${gw.mode === "send" ? "receives nothing" : received.join(", ") || "nothing"}`;
+    const what = gatewayCapabilities(gw).receives
+      ? received.join(", ") || "nothing"
+      : "receives nothing";
+    return `${gw.id} (${gw.mode}): ${what}`;
   });
   return { layout: layoutOf(map.config), gateways, hosts, mx, notes };
 }

@@ -20,9 +20,9 @@ export interface DsnRecipient {
   /** The client's ORCPT parameter as given (`rfc822;a+2Bb@x`), for Original-Recipient. */
   readonly orcpt?: string | undefined;
   readonly action: DsnAction;
-  /** RFC 3463 status, e.g. `5.1.1`. */
+  /** RFC 3463 status (class.subject.detail), from the reply or core/errors.ts's reportStatus. */
   readonly status: string;
-  /** The SMTP reply that decided it, e.g. `550 5.1.1 No such user`. */
+  /** The SMTP reply that decided it, e.g. `550 <status> No such user`. */
   readonly diagnostic?: string | undefined;
   /** The host that gave that reply. */
   readonly remoteMta?: string | undefined;

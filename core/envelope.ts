@@ -5,8 +5,7 @@
  * named instead of a TypeError deep in a handler.
  */
 import { z } from "zod";
-import { formatPath } from "./config.ts";
-import { MailbagError } from "./errors.ts";
+import { formatPath, MalformedRecordError } from "./errors.ts";
 
 const envelopeSchema = z.strictObject({
   version: z.literal(1),
@@ -90,13 +89,6 @@ const statusSchema = z.strictObject({
   deadLetter: z.strictObject({ queue: z.string(), reason: z.string(), at: z.string() }).optional(),
 });
 export type DeliveryStatus = z.output<typeof statusSchema>;
-
-/** A record in the mailbag or on a queue that does not have the shape we wrote. */
-export class MalformedRecordError extends MailbagError {
-  constructor(what: string, path: string, reason: string) {
-    super(554, "5.6.0", `malformed ${what}: ${path || "(root)"}: ${reason}`);
-  }
-}
 
 function parser<S extends z.ZodType>(what: string, schema: S): (json: unknown) => z.output<S> {
   return (json) => {

@@ -1,20 +1,80 @@
 /**
- * The one error hierarchy of the gateway. Every error carries the SMTP reply it maps to
- * (basic code + RFC 3463 enhanced code), so the ingress can answer a client precisely and the
- * functions can decide between "retry later" (4xx) and "fail for good" (5xx).
+ * The error catalogue of the gateway: every error class, and one named factory per SMTP reply
+ * the gateway gives. Nowhere else in core/, functions/, cli/ or infra/ is an RFC 3463 enhanced
+ * status code written out (test/unit/errors.test.ts scans the tree), so a reply is changed here
+ * or nowhere.
+ *
+ * Every SMTP error carries the reply it maps to (basic code + enhanced code), so the ingress can
+ * answer a client precisely and the functions can decide between "retry later" (4xx) and "fail
+ * for good" (5xx); and a stable `code` string, so callers tell errors apart without `instanceof`
+ * (which fails across separately bundled copies of this module) or `err.name`.
  *
  * `responseCode` is the property smtp-server reads to pick the reply code of a rejected command.
  * The enhanced code is part of the message text because smtp-server only knows a fixed code per
  * basic code (550 would always become 5.1.1) — see https://www.rfc-editor.org/rfc/rfc3463.
  */
+
+/**
+ * Every reply the gateway gives, by the stable code callers compare: the basic reply code and the
+ * RFC 3463 enhanced code. The only place either is written (SmartHostReplyError aside, which
+ * keeps the peer's own).
+ */
+const REPLIES = {
+  "address-syntax": [501, "5.1.3"],
+  "auth-failed": [535, "5.7.8"], // RFC 4954 §6
+  "auth-locked-out": [454, "4.7.0"], // RFC 4954 §6
+  "backend-unavailable": [451, "4.3.0"],
+  "bad-mailbox-name": [553, "5.1.3"],
+  "connection-limit": [421, "4.7.0"], // RFC 5321 §3.8
+  "dead-lettered": [554, "5.3.0"],
+  "delivery-deferred": [451, "4.4.0"],
+  "foreign-sender": [553, "5.7.1"],
+  "local-error": [451, "4.3.0"],
+  "malformed-envelope": [554, "5.6.0"],
+  "malformed-record": [554, "5.6.0"],
+  "message-too-large": [552, "5.3.4"], // RFC 1870
+  "next-hop-lacks-8bitmime": [554, "5.6.3"], // RFC 6152 §3
+  "next-hop-lacks-smtputf8": [554, "5.6.7"], // RFC 6531 §3.5
+  "next-hop-unreachable": [451, "4.4.1"],
+  "no-answer": [451, "4.4.1"],
+  "no-receiving-gateway": [550, "5.1.2"],
+  "no-recipients": [554, "5.5.1"],
+  "no-sender": [554, "5.6.0"],
+  "no-such-mailbox": [550, "5.1.1"],
+  "not-a-message": [554, "5.6.0"],
+  "not-sent-here": [550, "5.7.1"],
+  "outbound-too-many-recipients": [552, "5.5.3"],
+  "parameter-not-recognized": [555, "5.5.4"], // RFC 5321 §4.1.1.11
+  "parameter-syntax": [501, "5.5.4"], // RFC 5321 §4.2.2
+  "relaying-denied": [550, "5.7.1"], // RFC 5321 §3.9
+  "routing-loop": [554, "5.4.6"], // RFC 5321 §6.3
+  "sender-not-owned": [553, "5.7.1"],
+  "smart-host-refused": [554, "5.7.1"],
+  "too-many-recipients": [452, "4.5.3"], // RFC 5321 §4.5.3.1.10
+  "unknown-gateway": [451, "4.3.0"],
+  "utf8-needs-smtputf8": [553, "5.6.7"], // RFC 6531 §3.4
+} as const satisfies Record<string, readonly [number, string]>;
+
+/** The stable identity of each error: what callers compare, what logs print. */
+export type ErrorCode = keyof typeof REPLIES | "smart-host-reply";
+type CatalogueCode = keyof typeof REPLIES;
+
 export class MailbagError extends Error {
+  readonly code: ErrorCode;
   readonly responseCode: number;
   readonly enhancedCode: string;
   readonly reason: string;
 
-  constructor(responseCode: number, enhancedCode: string, reason: string, options?: ErrorOptions) {
+  constructor(
+    code: ErrorCode,
+    responseCode: number,
+    enhancedCode: string,
+    reason: string,
+    options?: ErrorOptions,
+  ) {
     super(`${enhancedCode} ${reason}`, options);
     this.name = new.target.name;
+    this.code = code;
     this.responseCode = responseCode;
     this.enhancedCode = enhancedCode;
     this.reason = reason;
@@ -25,66 +85,69 @@ export class MailbagError extends Error {
     return this.responseCode >= 400 && this.responseCode < 500;
   }
 
-  /** The full SMTP reply line, e.g. `550 5.7.1 Relaying denied`. */
+  /** The full SMTP reply line, e.g. `550 <enhanced> Relaying denied`. */
   get reply(): string {
     return `${this.responseCode} ${this.message}`;
   }
 }
 
+/** Whether `err` is a gateway SMTP error, from whichever bundle it was thrown (no instanceof). */
+export function isMailbagError(err: unknown): err is MailbagError {
+  const e = err as Partial<MailbagError> | null | undefined;
+  return (
+    typeof e?.code === "string" &&
+    typeof e.responseCode === "number" &&
+    typeof e.enhancedCode === "string" &&
+    typeof e.reason === "string"
+  );
+}
+
+/** The catalogue's reply for `code`, as constructor arguments of any MailbagError class. */
+const at = (code: CatalogueCode): [CatalogueCode, number, string] => [code, ...REPLIES[code]];
+
 /** A backend (S3, SQS, smart host connection) failed: nothing was accepted, try again. */
 export class BackendUnavailableError extends MailbagError {
   constructor(reason: string, options?: ErrorOptions) {
-    super(451, "4.3.0", reason, options);
+    super(...at("backend-unavailable"), reason, options);
   }
 }
 
 /** RFC 1870: the message is larger than the advertised SIZE. */
 export class MessageTooLargeError extends MailbagError {
   constructor(limit: number) {
-    super(552, "5.3.4", `Message size exceeds fixed maximum message size (${limit} bytes)`);
+    const reason = `Message size exceeds fixed maximum message size (${limit} bytes)`;
+    super(...at("message-too-large"), reason);
   }
 }
 
-/** A recipient or sender the policy refuses (relaying, unknown mailbox, loops...). */
+/** A recipient, sender or message the policy refuses (relaying, unknown mailbox, loops...). */
 export class PolicyRejectionError extends MailbagError {}
+
+/** A reply about the SMTP session itself: parameters, authentication, connection limits. */
+export class SessionRejectionError extends MailbagError {}
 
 /** Malformed input from a client: an address, a header, a parameter. */
 export class SyntaxRejectionError extends MailbagError {
   constructor(reason: string) {
-    super(501, "5.1.3", reason);
+    super(...at("address-syntax"), reason);
   }
 }
 
-/**
- * Invalid configuration. Not an SMTP condition: the process refuses to start (exit code 2).
- * `path` names the offending field, e.g. `postoffices[1].domain`.
- */
-export class ConfigError extends MailbagError {
-  readonly path: string;
-  /** Every problem found, each naming its field: a config with three mistakes has three. */
-  readonly issues: readonly ConfigIssue[];
-  constructor(path: string, reason: string);
-  constructor(issues: readonly ConfigIssue[]);
-  constructor(pathOrIssues: string | readonly ConfigIssue[], reason?: string) {
-    const issues =
-      typeof pathOrIssues === "string"
-        ? [{ path: pathOrIssues, reason: reason ?? "invalid" }]
-        : pathOrIssues.length > 0
-          ? pathOrIssues
-          : [{ path: "(root)", reason: "invalid configuration" }];
-    super(554, "5.3.5", issues.map((i) => `${i.path}: ${i.reason}`).join("\n"));
-    this.path = issues[0]?.path ?? "(root)";
-    this.issues = issues;
+/** An address that does not parse; `reason` is precise enough to fix it. */
+export class AddressError extends SyntaxRejectionError {
+  readonly input: string;
+  constructor(input: string, reason: string) {
+    super(`Invalid address <${input}>: ${reason}`);
+    this.input = input;
   }
 }
 
-export interface ConfigIssue {
-  readonly path: string;
-  readonly reason: string;
+/** Delivery ended with a reply from the peer; keeps the peer's own code and text. */
+export class SmartHostReplyError extends MailbagError {
+  constructor(responseCode: number, enhancedCode: string, reason: string) {
+    super("smart-host-reply", responseCode, enhancedCode, reason);
+  }
 }
-
-/** Delivery to the smart host ended with a reply; keeps the peer's own code and text. */
-export class SmartHostReplyError extends MailbagError {}
 
 /**
  * A message that looped: it came back to a gateway it already crossed, or carries more
@@ -92,9 +155,69 @@ export class SmartHostReplyError extends MailbagError {}
  */
 export class RoutingLoopError extends PolicyRejectionError {
   constructor(reason: string) {
-    super(554, "5.4.6", `Routing loop detected: ${reason}`);
+    super(...at("routing-loop"), `Routing loop detected: ${reason}`);
   }
 }
+
+/** Some recipients could not be delivered yet: the job must be retried. */
+export class DeliveryDeferredError extends MailbagError {
+  constructor(id: string, recipients: readonly string[], reply: string) {
+    const reason = `message ${id}: ${recipients.length} recipient(s) deferred: ${reply}`;
+    super(...at("delivery-deferred"), reason);
+  }
+}
+
+/** A record in the mailbag or on a queue that does not have the shape we wrote. */
+export class MalformedRecordError extends MailbagError {
+  constructor(what: string, path: string, reason: string) {
+    super(...at("malformed-record"), `malformed ${what}: ${path || "(root)"}: ${reason}`);
+  }
+}
+
+// ---- The catalogue: one factory per reply. ----
+
+const policy = (code: CatalogueCode, reason: string) =>
+  new PolicyRejectionError(...at(code), reason);
+const session = (code: CatalogueCode, reason: string) =>
+  new SessionRejectionError(...at(code), reason);
+
+/** No open relay (as Postfix's reject_unauth_destination). */
+export const relayingDenied = (address: string, why?: string) =>
+  policy("relaying-denied", `Relaying denied for <${address}>${why ? `: ${why}` : ""}`);
+/** A mailbox the postoffice does not have (or a postoffice that takes no SMTP mail). */
+export const noSuchMailbox = (reason: string) => policy("no-such-mailbox", reason);
+/** A local part that is no mailbox name of the postoffice (bad destination mailbox syntax). */
+export const badMailboxName = (reason: string) => policy("bad-mailbox-name", reason);
+/** A postoffice domain no gateway receives for: the destination system is unknown. */
+export const noReceivingGateway = (reason: string) => policy("no-receiving-gateway", reason);
+/** An authenticated client using another postoffice's sender address. */
+export const senderNotOwned = (mailFrom: string) =>
+  policy("sender-not-owned", `Sender address <${mailFrom}> not owned by authenticated user`);
+export const routingLoop = (reason: string) => new RoutingLoopError(reason);
+/** More recipients than the limit; the client sends the rest in another transaction. */
+export const tooManyRecipients = (max: number) =>
+  session("too-many-recipients", `Too many recipients (at most ${max})`);
+/** Wrong user name or password. */
+export const authFailed = () => session("auth-failed", "Authentication credentials invalid");
+/** An internal fault: the client is told to try again, the cause goes to the log. */
+export const localError = (options?: ErrorOptions) =>
+  new SessionRejectionError(
+    ...at("local-error"),
+    "Temporary local problem, try again later",
+    options,
+  );
+/** A gateway id the address map does not know: a deployment fault, so retried. */
+export const unknownGateway = (id: string) =>
+  new MailbagError(...at("unknown-gateway"), `unknown gateway ${id}`);
+export const messageTooLarge = (limit: number) => new MessageTooLargeError(limit);
+/** A refusal of the peer's made here (it lacks what the message needs), as if it replied so. */
+const peerRefusal = (code: CatalogueCode, reason: string) =>
+  new SmartHostReplyError(REPLIES[code][0], REPLIES[code][1], reason);
+/** A smart host refused the message for good for a reason of its own (e.g. SES rejects it). */
+export const smartHostRefused = (reason: string) => peerRefusal("smart-host-refused", reason);
+/** No reply at all from the peer (connection refused, reset, timed out): retried. */
+export const noAnswer = (reason: string, options?: ErrorOptions) =>
+  new MailbagError(...at("no-answer"), reason, options);
 
 /**
  * Why an object in a postoffice's outbound mailbag cannot be taken in (core/intake.ts); the
@@ -102,71 +225,55 @@ export class RoutingLoopError extends PolicyRejectionError {
  * recipient, X.7.1 sender not authorised, X.5.3 too many recipients.
  */
 export const outboundRejection = {
-  notAMessage: () =>
-    new PolicyRejectionError(554, "5.6.0", "Not a message: no RFC 5322 header block"),
+  notAMessage: () => policy("not-a-message", "Not a message: no RFC 5322 header block"),
   malformedEnvelope: (reason: string) =>
-    new PolicyRejectionError(554, "5.6.0", `Malformed envelope object: ${reason}`),
+    policy("malformed-envelope", `Malformed envelope object: ${reason}`),
   noSender: () =>
-    new PolicyRejectionError(
-      554,
-      "5.6.0",
-      "No envelope object and no single From: address to take the sender from",
-    ),
+    policy("no-sender", "No envelope object and no single From: address to take the sender from"),
   noRecipients: () =>
-    new PolicyRejectionError(
-      554,
-      "5.5.1",
-      "No recipients: no envelope object and no To:, Cc: or Bcc: address",
-    ),
+    policy("no-recipients", "No recipients: no envelope object and no To:, Cc: or Bcc: address"),
   tooManyRecipients: (max: number) =>
-    new PolicyRejectionError(552, "5.5.3", `Too many recipients (at most ${max})`),
+    policy("outbound-too-many-recipients", `Too many recipients (at most ${max})`),
   foreignSender: (mailFrom: string, postoffice: string) =>
-    new PolicyRejectionError(
-      553,
-      "5.7.1",
+    policy(
+      "foreign-sender",
       `Sender address <${mailFrom}> does not belong to postoffice ${postoffice}`,
     ),
   notSentHere: (gatewayId: string, postoffice: string) =>
-    new PolicyRejectionError(
-      550,
-      "5.7.1",
-      `Gateway ${gatewayId} does not send for postoffice ${postoffice}`,
-    ),
+    policy("not-sent-here", `Gateway ${gatewayId} does not send for postoffice ${postoffice}`),
 } as const;
 
-/**
- * A reply about the SMTP session itself rather than one message: command syntax, unknown
- * parameters, authentication, connection limits: the ingress's catalogue below.
- */
-export class SessionRejectionError extends MailbagError {}
-
+/** The ingress's replies about the session (functions/ingress/server.ts). */
 export const sessionRejection = {
-  /** RFC 5321 §4.1.1.11: a MAIL or RCPT parameter this server does not implement. */
+  /** A MAIL or RCPT parameter this server does not implement. */
   parameterNotRecognized: (command: "MAIL" | "RCPT", keyword: string) =>
-    new SessionRejectionError(555, "5.5.4", `${command} parameter ${keyword} not recognized`),
-  /** RFC 5321 §4.2.2 (501): text after the path that is no `keyword[=value]` parameter. */
+    session("parameter-not-recognized", `${command} parameter ${keyword} not recognized`),
+  /** Text after the path that is no `keyword[=value]` parameter. */
   parameterSyntax: (command: "MAIL" | "RCPT", text: string) =>
-    new SessionRejectionError(501, "5.5.4", `Syntax error in ${command} parameters near '${text}'`),
-  /** RFC 4954 §6: wrong user name or password. */
-  authenticationFailed: () =>
-    new SessionRejectionError(535, "5.7.8", "Authentication credentials invalid"),
-  /** RFC 4954 §6 454 4.7.0: too many failures from this client or for this user, for now. */
+    session("parameter-syntax", `Syntax error in ${command} parameters near '${text}'`),
+  authenticationFailed: authFailed,
+  /** Too many failures from this client or for this user, for now. */
   authenticationLockedOut: (seconds: number) =>
-    new SessionRejectionError(
-      454,
-      "4.7.0",
+    session(
+      "auth-locked-out",
       `Too many failed authentication attempts, try again in ${seconds} s`,
     ),
-  /** RFC 5321 §4.5.3.1.10 (452 4.5.3 per RFC 3463). */
-  tooManyRecipients: (max: number) =>
-    new SessionRejectionError(452, "4.5.3", `Too many recipients (at most ${max})`),
-  /** An unexpected fault while checking a command: the client should try again. */
-  localError: () =>
-    new SessionRejectionError(451, "4.3.0", "Temporary local problem, try again later"),
-  /** RFC 5321 §3.8 421: the connection is refused or ended for a limit (RFC 3463 X.7.0). */
-  connectionLimit: (what: string) =>
-    new SessionRejectionError(421, "4.7.0", `${what}, closing connection`),
+  tooManyRecipients,
+  localError,
+  /** The connection is refused or ended for a limit (RFC 3463 X.7.0). */
+  connectionLimit: (what: string) => session("connection-limit", `${what}, closing connection`),
 } as const;
+
+/** A positive reply line from a peer that gives no text of its own, e.g. SES's API. */
+export const okReply = (text: string): string => `250 2.0.0 ${text}`;
+
+/** The text of the final reply to DATA (smtp-server adds the 250). */
+export const queuedReply = (id: string): string => `2.0.0 queued as ${id}`;
+
+/** The enhanced code of a peer's reply whose text carries none: the class digit, `.0.0`. */
+export function genericEnhancedCode(responseCode: number): string {
+  return `${String(responseCode)[0]}.0.0`;
+}
 
 /**
  * The gateway cannot start as configured (a certificate that does not load, a port in use, an
@@ -190,33 +297,29 @@ export class StartupError extends Error {
  */
 export class NextHopUnreachableError extends MailbagError {
   constructor(reason: string, options?: ErrorOptions) {
-    super(451, "4.4.1", `next hop unreachable: ${reason}`, options);
+    super(...at("next-hop-unreachable"), `next hop unreachable: ${reason}`, options);
   }
 }
 
 /** RFC 6531 §3.4: a non-ASCII address in a transaction that did not ask for SMTPUTF8. */
-export const utf8AddressNeedsSmtputf8 = (address: string): PolicyRejectionError =>
-  new PolicyRejectionError(
-    553,
-    "5.6.7",
-    `Address <${address}> is not ASCII: use MAIL FROM:<...> SMTPUTF8`,
-  );
+export const utf8AddressNeedsSmtputf8 = (address: string) =>
+  policy("utf8-needs-smtputf8", `Address <${address}> is not ASCII: use MAIL FROM:<...> SMTPUTF8`);
 
 /** RFC 6531 §3.5: the next hop cannot take a message that needs SMTPUTF8; it bounces. */
-export const nextHopLacksSmtputf8 = (): SmartHostReplyError =>
-  new SmartHostReplyError(554, "5.6.7", "Next hop does not support SMTPUTF8 (RFC 6531)");
+export const nextHopLacksSmtputf8 = () =>
+  peerRefusal("next-hop-lacks-smtputf8", "Next hop does not support SMTPUTF8 (RFC 6531)");
 
 /**
  * RFC 6152 §3: an 8-bit body for a next hop without 8BITMIME must be converted or returned.
- * We return it (5.6.3, conversion required but not supported): converting to quoted-printable
+ * We return it (X.6.3, conversion required but not supported): converting to quoted-printable
  * would rewrite MIME structure and break signatures.
  */
-export const nextHopLacks8bitmime = (): SmartHostReplyError =>
-  new SmartHostReplyError(554, "5.6.3", "Next hop does not support 8BITMIME (RFC 6152)");
+export const nextHopLacks8bitmime = () =>
+  peerRefusal("next-hop-lacks-8bitmime", "Next hop does not support 8BITMIME (RFC 6152)");
 
 /** A job that failed too often, or a record that cannot be read: it goes to a dead-letter queue. */
-export const deadLettered = (reason: string): MailbagError =>
-  new MailbagError(554, "5.3.0", `Delivery given up (dead-letter queue): ${reason}`);
+export const deadLettered = (reason: string) =>
+  new MailbagError(...at("dead-lettered"), `Delivery given up (dead-letter queue): ${reason}`);
 
 /**
  * RFC 3463 codes that appear only in delivery reports (RFC 3464 Status fields), never as a
@@ -234,4 +337,55 @@ export function enhancedCodeOf(reply: string): string {
   if (m?.[2]) return m[2];
   const cls = /^(\d)\d\d/.exec(reply.trim())?.[1] ?? "4";
   return `${cls}.0.0`;
+}
+
+// ---- Configuration: no SMTP condition. ----
+
+/** `a[0].b` style path, as printed in every config (and stored record) error. */
+export function formatPath(path: readonly PropertyKey[]): string {
+  return path.reduce<string>(
+    (acc, key) =>
+      typeof key === "number" ? `${acc}[${key}]` : acc ? `${acc}.${String(key)}` : String(key),
+    "",
+  );
+}
+
+/** One thing wrong with the configuration; `path` names the field, e.g. `postoffices[1].domain`. */
+export interface ConfigIssue {
+  readonly path: string;
+  readonly reason: string;
+}
+
+/**
+ * Invalid configuration. Not an SMTP condition: the process refuses to start (exit code 2).
+ * Carries every issue found at once; `path` and `reason` are the first one's.
+ */
+export class ConfigError extends Error {
+  readonly code = "config-invalid";
+  readonly exitCode = 2;
+  readonly issues: readonly ConfigIssue[];
+  readonly path: string;
+  readonly reason: string;
+
+  constructor(path: string, reason: string);
+  constructor(issues: readonly ConfigIssue[]);
+  constructor(pathOrIssues: string | readonly ConfigIssue[], reason?: string) {
+    const issues =
+      typeof pathOrIssues === "string"
+        ? [{ path: pathOrIssues, reason: reason ?? "invalid" }]
+        : pathOrIssues.length > 0
+          ? pathOrIssues
+          : [{ path: "(root)", reason: "invalid configuration" }];
+    const lines = issues.map((i) => `${i.path}: ${i.reason}`);
+    super(lines.join("\n"));
+    this.name = "ConfigError";
+    this.issues = issues;
+    this.path = issues[0]?.path ?? "(root)";
+    this.reason = lines.join("\n");
+  }
+}
+
+/** Whether `err` is a ConfigError, from whichever bundle it was thrown. */
+export function isConfigError(err: unknown): err is ConfigError {
+  return (err as { code?: unknown } | null | undefined)?.code === "config-invalid";
 }

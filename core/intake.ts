@@ -14,14 +14,21 @@ import { Readable } from "node:stream";
 import { type AddressObject, simpleParser } from "mailparser";
 import { z } from "zod";
 import { type AcceptDeps, acceptMessage } from "./accept.ts";
-import { MailbagError, MessageTooLargeError, outboundRejection } from "./errors.ts";
+import { parseSmtpAddress } from "./address.ts";
+import type { AddressMap } from "./address-map.ts";
+import {
+  isMailbagError,
+  type MailbagError,
+  MessageTooLargeError,
+  outboundRejection,
+} from "./errors.ts";
 import { headerEnd, looksLikeHeader, MAX_HEADER_BYTES, withoutFields } from "./header-block.ts";
 import { messageIdFor } from "./ids.ts";
+import { acceptRecipient } from "./ingress-policy.ts";
 import { traceIdentity } from "./loop.ts";
 import { keys } from "./names.ts";
 import type { StoredObject } from "./ports.ts";
 import { receivedHeader } from "./received.ts";
-import { type AddressMap, acceptRecipient, parseMailbox } from "./routing.ts";
 
 export interface IntakeDeps extends AcceptDeps {
   readonly map: AddressMap;
@@ -61,7 +68,7 @@ export async function intakeObject(deps: IntakeDeps, object: StoredObject): Prom
     return { kind: "accepted", id, postoffice };
   } catch (err) {
     // 4xx or a backend failure: the object stays and is tried again.
-    if (!(err instanceof MailbagError) || err.transient) throw err;
+    if (!isMailbagError(err) || err.transient) throw err;
     await reject(deps, object.key, envelopeKey, postoffice, name, err);
     return { kind: "rejected", postoffice, reason: err.reply };
   }
@@ -185,7 +192,7 @@ function checkSender(
   postoffice: string,
   mailFrom: string,
 ): void {
-  const domain = parseMailbox(mailFrom).domain;
+  const domain = parseSmtpAddress(mailFrom).domain;
   if (map.byDomain.get(domain)?.id !== postoffice) {
     throw outboundRejection.foreignSender(mailFrom, postoffice);
   }

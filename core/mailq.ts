@@ -9,10 +9,12 @@
  * a queue cannot be read without taking its messages from the functions. So the age comes from
  * the mailbag's records: message ids are ULIDs (core/ids.ts), their acceptance time.
  */
+
+import type { AddressMap } from "./address-map.ts";
 import type { DeliveryStatus, Envelope } from "./envelope.ts";
 import { idTime } from "./ids.ts";
 import { gatewayResources, intakeQueue, pickupQueue } from "./names.ts";
-import { type AddressMap, type Route, routeRecipient } from "./routing.ts";
+import { type Route, routeRecipient } from "./route-recipient.ts";
 
 export interface QueueRef {
   readonly gateway: string;

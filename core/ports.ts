@@ -67,7 +67,7 @@ export interface TransportResult {
     readonly reply: string;
     readonly permanent: boolean;
   }[];
-  /** The final reply to DATA, e.g. `250 2.0.0 Ok: queued as ABC`. */
+  /** The final reply to DATA, e.g. `250 <enhanced> Ok: queued as ABC` (core/errors.ts). */
   readonly reply: string;
   /** The host that answered (Remote-MTA in reports). */
   readonly remoteMta?: string;

@@ -6,12 +6,13 @@
  */
 import { App } from "aws-cdk-lib";
 import { deployProblems } from "../core/preflight.ts";
-import { loadDeployConfig } from "./config.ts";
+import { configPath, loadConfig } from "../functions/shared/config-file.ts";
+import { deployConfig } from "./config.ts";
 import { defineLayout } from "./layout.ts";
 
 const app = new App();
 const file = (app.node.tryGetContext("config") as string | undefined) ?? "mailbag.config.json";
-const deploy = loadDeployConfig(file);
+const deploy = deployConfig(await loadConfig({ file: configPath(file) }));
 const problems = deployProblems(deploy.config);
 if (problems.length > 0) {
   for (const p of problems) process.stderr.write(`${file}: ${p}\n`);

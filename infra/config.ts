@@ -3,11 +3,12 @@
  * parseConfig, plus the raw JSON (published unchanged as the directory) and its content hash.
  */
 import { createHash } from "node:crypto";
-import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
-import { type Config, type Gateway, parseConfig, servingGateways } from "../core/config.ts";
-import { type AwsSection, awsSettings, unusedPasswords } from "../core/config-aws.ts";
+import type { Config, Gateway } from "../core/config.ts";
+import { type AwsSection, awsSettings } from "../core/config-aws.ts";
+import { servingGateways } from "../core/config-rules.ts";
 import { ConfigError } from "../core/errors.ts";
+import type { LoadedConfig } from "../functions/shared/config-file.ts";
 
 /** The repository root: Docker build context of the ingress image (narrowed by .dockerignore), root of the function entries. */
 export const REPO_ROOT = resolve(import.meta.dirname, "..");
@@ -21,24 +22,18 @@ export interface DeployConfig {
   readonly hash: string;
 }
 
-export function loadDeployConfig(path: string): DeployConfig {
-  const absolute = resolve(path);
-  let raw: unknown;
-  try {
-    raw = JSON.parse(readFileSync(absolute, "utf8"));
-  } catch (err) {
-    throw new ConfigError(path, `cannot read config file: ${(err as Error).message}`);
-  }
-  return deployConfig(raw);
-}
-
-/** The CDK app authenticates no SMTP client: password variables need not be set to synth. */
-export function deployConfig(raw: unknown): DeployConfig {
-  const config = parseConfig(raw, { ...unusedPasswords(raw), ...process.env });
-  config.gateways.forEach((gw, i) => {
-    if (["directory", "network"].includes(gw.id.toLowerCase()))
-      throw new ConfigError(`gateways[${i}].id`, `'${gw.id}' names a shared stack`);
-  });
+/**
+ * The deployment view of a config loaded by the one loader (functions/shared/config-file.ts).
+ * The CDK app authenticates no SMTP client.
+ */
+export function deployConfig(loaded: LoadedConfig): DeployConfig {
+  const { config, raw } = loaded;
+  const issues = config.gateways.flatMap((gw, i) =>
+    ["directory", "network"].includes(gw.id.toLowerCase())
+      ? [{ path: `gateways[${i}].id`, reason: `'${gw.id}' names a shared stack` }]
+      : [],
+  );
+  if (issues.length > 0) throw new ConfigError(issues);
   return { config, aws: awsSettings(config.aws), raw, hash: contentHash(raw) };
 }
 
@@ -62,11 +57,6 @@ export function ingressView(deploy: DeployConfig, gw: Gateway): string {
     gateways: (gateways as { id: string }[]).filter((g) => g.id === gw.id),
     postoffices: (postoffices as { id: string }[]).filter((po) => served.has(po.id)),
   });
-}
-
-/** What a gateway does, by mode: send gateways deliver, receive gateways take MX traffic. */
-export function gatewayRoles(gw: Gateway): { readonly sends: boolean; readonly receives: boolean } {
-  return { sends: gw.mode !== "receive", receives: gw.mode !== "send" };
 }
 
 /**

@@ -13,9 +13,10 @@ import { CfnOutput, Duration, Stack, type StackProps } from "aws-cdk-lib";
 import type * as ec2 from "aws-cdk-lib/aws-ec2";
 import * as iam from "aws-cdk-lib/aws-iam";
 import type { Construct } from "constructs";
+import { gatewayCapabilities } from "../core/capabilities.ts";
 import type { Gateway } from "../core/config.ts";
 import { gatewayResources, type QueueRole } from "../core/names.ts";
-import { type DeployConfig, gatewayRoles, ingressView } from "./config.ts";
+import { type DeployConfig, ingressView } from "./config.ts";
 import { GatewayDashboard } from "./constructs/dashboards.ts";
 import { type FifoQueue, FifoQueues } from "./constructs/fifo-queues.ts";
 import { GatewayAlarms } from "./constructs/gateway-alarms.ts";
@@ -41,9 +42,11 @@ export class GatewayStack extends Stack {
     super(scope, id, props);
     const { deploy, gateway: gw } = props;
     const { config, aws } = deploy;
-    const { sends, receives } = gatewayRoles(gw);
+    const caps = gatewayCapabilities(gw);
+    const { receives } = caps;
+    // The push queue and function (postoffices' own servers) are not deployed yet: local only.
+    const roles = caps.queues.filter((r) => r !== "push");
     const names = gatewayResources(config.prefix, gw.id);
-    const roles: QueueRole[] = sends ? ["route", "deliver"] : ["route"];
     const directory = {
       reader: new DirectoryReader(this, props.directoryStackName),
       key: directoryKey(deploy),
@@ -80,7 +83,7 @@ export class GatewayStack extends Stack {
     // Inbound routing only where the gateway receives: a send gateway's router fills no inbound bag.
     if (receives) mailbag.grantObjects(router, ["s3:PutObject"], "inbound/*");
     // Recipients refused at routing are recorded as failed in the message's status record, on
-    // every gateway (core/router.ts recordRefused).
+    // every gateway (core/route-message.ts recordRefused).
     mailbag.grantObjects(router, ["s3:PutObject"], "messages/*.status.json");
 
     const deliver = queues.deliver;

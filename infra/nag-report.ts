@@ -10,7 +10,8 @@ import { join } from "node:path";
 import { App, CfnResource, Validations } from "aws-cdk-lib";
 import { AwsSolutionsChecks } from "cdk-nag";
 import type { IConstruct } from "constructs";
-import { loadDeployConfig } from "./config.ts";
+import { configPath, loadConfig } from "../functions/shared/config-file.ts";
+import { deployConfig } from "./config.ts";
 import { defineLayout } from "./layout.ts";
 
 function acknowledgments(root: IConstruct): Map<string, { reason: string; resources: number }> {
@@ -41,7 +42,9 @@ for (const file of process.argv.slice(2)) {
   try {
     // No bundling: the rules read the construct tree, not the function code.
     const app = new App({ outdir, context: { "aws:cdk:bundling-stacks": [] } });
-    defineLayout(app, loadDeployConfig(file), { nag: false });
+    defineLayout(app, deployConfig(await loadConfig({ file: configPath(file) })), {
+      nag: false,
+    });
     const report = new AwsSolutionsChecks(app).validateScope(app);
     const acks = acknowledgments(app);
     const stacks = app.node.children.length;

@@ -83,6 +83,13 @@ else:
 PY
 }
 
+# S3 and SQS answer on $ENDPOINT (LocalStack ready, or the moto fallback).
+serving() {
+  local state
+  state="$(health)"
+  [[ "$state" == ready || "$state" == moto ]]
+}
+
 health_json() {
   "$(probe_python)" -c 'import sys,urllib.request; print(urllib.request.urlopen(sys.argv[1]+"/_localstack/health",timeout=3).read().decode())' "$ENDPOINT" 2>/dev/null || true
 }
@@ -179,8 +186,7 @@ fail_with_log() {
 # ---- already running? -----------------------------------------------------------------------
 mkdir -p "$STATE"
 if pid="$(our_pid)"; then
-  state="$(health)"
-  if [[ "$state" == ready || "$state" == moto ]]; then
+  if serving; then
     say "already running and healthy on $ENDPOINT (pid $pid, log $LOG)"
     print_env
     exit 0
@@ -193,13 +199,12 @@ if pid="$(our_pid)"; then
 fi
 rm -f "$PIDFILE"
 if port_in_use; then
-  state="$(health)"
-  if [[ "$state" == ready || "$state" == moto ]]; then
+  if serving; then
     say "a server this script did not start already serves S3 and SQS on $ENDPOINT; using it (stop.sh will not stop it)"
     print_env
     exit 0
   fi
-  die "port $PORT on 127.0.0.1 is taken by something that is not a healthy LocalStack (health: $state); set LOCALSTACK_PORT"
+  die "port $PORT on 127.0.0.1 is taken by something that is not a healthy LocalStack (health: $(health)); set LOCALSTACK_PORT"
 fi
 
 [[ -f "$LOG" ]] && mv -f "$LOG" "$LOG.prev"

@@ -12,19 +12,24 @@ import { timingSafeEqual } from "node:crypto";
 import type { AddressInfo } from "node:net";
 import { SMTPServer, type SMTPServerOptions, type SMTPServerSession } from "smtp-server";
 import { type AcceptDeps, acceptMessage } from "../../core/accept.ts";
+import type { AddressMap } from "../../core/address-map.ts";
 import { AuthGuard } from "../../core/auth-guard.ts";
 import type { Config } from "../../core/config.ts";
 import { isAscii } from "../../core/dsn.ts";
 import {
-  MailbagError,
+  ConfigError,
+  type ConfigIssue,
+  isMailbagError,
+  type MailbagError,
+  queuedReply,
   StartupError,
   sessionRejection,
   utf8AddressNeedsSmtputf8,
 } from "../../core/errors.ts";
 import { newMessageId } from "../../core/ids.ts";
+import { acceptRecipient, submittingPostoffice } from "../../core/ingress-policy.ts";
 import { traceIdentity } from "../../core/loop.ts";
 import { receivedHeader } from "../../core/received.ts";
-import { type AddressMap, acceptRecipient, submittingPostoffice } from "../../core/routing.ts";
 import { checkParameters } from "../../core/smtp-params.ts";
 import { acceptedEvent, refusedEvent } from "../shared/events.ts";
 import { describeError, log } from "../shared/log.ts";
@@ -67,7 +72,7 @@ export function createIngress(opts: IngressOptions): SMTPServer {
   const { limits } = map.config;
   const { maxMessageBytes, maxRecipients } = limits;
   const state = new WeakMap<SMTPServerSession, SessionState>();
-  const users = submitUsers(map, opts.secrets);
+  const users = submitUsers(map, gatewayId, opts.secrets);
   const shared = opts.shared ?? ingressShared(map.config);
   const { authGuard, connections } = shared;
   /** Sessions counted in `connections`, with their lifetime timer. */
@@ -244,7 +249,7 @@ export function createIngress(opts: IngressOptions): SMTPServer {
             to: rcptTo,
             size: envelope.size,
           });
-          callback(null, `2.0.0 queued as ${id}`);
+          callback(null, queuedReply(id));
         },
         (err: unknown) => {
           refusedEvent(
@@ -260,7 +265,7 @@ export function createIngress(opts: IngressOptions): SMTPServer {
   };
   const server = new SMTPServer(options);
 
-  /** The lifetime cap: 421 4.7.0 and disconnect, however busy the session is. */
+  /** The lifetime cap: 421 (connectionLimit) and disconnect, however busy the session is. */
   function endSession(id: string): void {
     for (const conn of server.connections) {
       const c = conn as unknown as { id: string; send(code: number, text: string): void };
@@ -319,7 +324,7 @@ function guard(
     check();
     callback();
   } catch (err) {
-    if (err instanceof MailbagError) {
+    if (isMailbagError(err)) {
       refused?.(err);
       callback(err);
     } else {
@@ -363,15 +368,34 @@ function rcptParams(session: SMTPServerSession): Record<string, Record<string, s
   return out;
 }
 
+/**
+ * The submit users' passwords, resolved here and nowhere else: the only process that
+ * authenticates SMTP clients. The users of the postoffices this gateway sends for must have
+ * their variable set (or the ingress refuses to start, naming the field); other postoffices'
+ * users can log in only where their variable happens to be set (one `mailbag start` running
+ * every gateway), and never with an empty password (equalSecret).
+ */
 function submitUsers(
   map: AddressMap,
+  gatewayId: string,
   env: NodeJS.ProcessEnv,
 ): Map<string, { password: string; postoffice: string }> {
   const users = new Map<string, { password: string; postoffice: string }>();
-  for (const po of map.config.postoffices) {
-    for (const u of po.submit.users)
-      users.set(u.username, { password: env[u.passwordEnv] ?? "", postoffice: po.id });
-  }
+  const missing: ConfigIssue[] = [];
+  map.config.postoffices.forEach((po, i) => {
+    const own = map.senderOf.get(po.id)?.id === gatewayId;
+    po.submit.users.forEach((u, j) => {
+      const password = env[u.passwordEnv];
+      if (password === undefined && own) {
+        missing.push({
+          path: `postoffices[${i}].submit.users[${j}].passwordEnv`,
+          reason: `environment variable ${u.passwordEnv} is not set`,
+        });
+      }
+      users.set(u.username, { password: password ?? "", postoffice: po.id });
+    });
+  });
+  if (missing.length > 0) throw new ConfigError(missing);
   return users;
 }
 

@@ -4,7 +4,7 @@
  * integration tests and the benchmarks.
  */
 import type { SMTPServer } from "smtp-server";
-import type { GatewayMode } from "../../core/config.ts";
+import { gatewayCapabilities } from "../../core/capabilities.ts";
 import { gatewayResources, type QueueRole } from "../../core/names.ts";
 import { recordNetwork } from "../shared/aws-calls.ts";
 import { type Runtime, useRuntime } from "../shared/runtime.ts";
@@ -60,13 +60,6 @@ const HANDLERS: Record<QueueRole, () => Promise<SqsHandler>> = {
   deliver: async () => (await import("../deliver/index.ts")).handler as unknown as SqsHandler,
   // Push delivery is the delivery handler on the push queue (jobs name their postoffice).
   push: async () => (await import("../deliver/index.ts")).handler as unknown as SqsHandler,
-};
-
-/** The queues a gateway consumes: delivery where it sends, push where it receives. */
-const ROLES: Record<GatewayMode, QueueRole[]> = {
-  both: ["route", "deliver", "push"],
-  send: ["route", "deliver"],
-  receive: ["route", "push"],
 };
 
 export async function startLocalNetwork(opts: LocalNetworkOptions): Promise<LocalNetwork> {
@@ -125,7 +118,7 @@ export async function startLocalNetwork(opts: LocalNetworkOptions): Promise<Loca
       runtime.ingressUrls.set(gw.id, `smtp://${host.includes(":") ? `[${host}]` : host}:${port}`);
     }
     const runners: Partial<Record<QueueRole, Runner>> = {};
-    for (const role of ROLES[gw.mode].filter((r) => opts.parts?.[r] ?? true)) {
+    for (const role of gatewayCapabilities(gw).queues.filter((r) => opts.parts?.[r] ?? true)) {
       const name = gatewayResources(config.prefix, gw.id).queues[role];
       const queueUrl = await resolveUrl(name);
       const start = (url: string, arn: string) =>

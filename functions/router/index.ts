@@ -2,7 +2,7 @@
 import middy from "@middy/core";
 import type { SQSBatchResponse, SQSEvent } from "aws-lambda";
 import { parseJson, parseRouteJob, type RouteJob } from "../../core/envelope.ts";
-import { routeBatch } from "../../core/router.ts";
+import { routeBatch } from "../../core/route-message.ts";
 import { EVENTS, metric } from "../shared/events.ts";
 import { describeError, log } from "../shared/log.ts";
 import { type RuntimeContext, settleFailure, withRuntime } from "../shared/middleware.ts";

@@ -4,11 +4,9 @@
  * (lambdaRuntime caches the result), so a backbone route to a postoffice served by any other
  * gateway resolves the same way everywhere. The object key carries a hash of its content and the
  * functions are pointed at one exact key: a new directory means a new function configuration, so
- * no warm function keeps an old map after a deploy.
+ * no warm function keeps an old map after a deploy. Loaded and validated by config-file.ts.
  */
 import { GetObjectCommand, type S3Client } from "@aws-sdk/client-s3";
-import { type Config, jsonSyntaxError, parseConfig } from "../../core/config.ts";
-import { unusedPasswords } from "../../core/config-aws.ts";
 import { ConfigError } from "../../core/errors.ts";
 
 /** `MAILBAG_DIRECTORY=s3://bucket/key`: where the deployed functions find the directory. */
@@ -25,23 +23,9 @@ export function parseDirectoryUrl(url: string): DirectoryLocation {
   return { bucket: m[1], key: m[2] };
 }
 
-/**
- * Fetches and validates the directory. The functions authenticate no SMTP client, so the submit
- * users' password variables are not needed here (see unusedPasswords).
- */
-export async function loadDirectory(
-  s3: S3Client,
-  url: string,
-  env: NodeJS.ProcessEnv = process.env,
-): Promise<Config> {
+/** The directory object's text, as published. */
+export async function fetchDirectory(s3: S3Client, url: string): Promise<string> {
   const { bucket, key } = parseDirectoryUrl(url);
   const res = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
-  const text = (await res.Body?.transformToString("utf8")) ?? "";
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch (err) {
-    throw jsonSyntaxError(url, text, err);
-  }
-  return parseConfig(json, { ...unusedPasswords(json), ...env });
+  return (await res.Body?.transformToString("utf8")) ?? "";
 }

@@ -12,6 +12,7 @@ import {
   SendMessageCommand,
   StartMessageMoveTaskCommand,
 } from "@aws-sdk/client-sqs";
+import type { AddressMap } from "../../core/address-map.ts";
 import { parseEnvelope, parseStatus } from "../../core/envelope.ts";
 import { MESSAGE_ID_PATTERN } from "../../core/ids.ts";
 import {
@@ -27,7 +28,6 @@ import {
 } from "../../core/mailq.ts";
 import { gatewayResources } from "../../core/names.ts";
 import type { MailbagStore } from "../../core/ports.ts";
-import type { AddressMap } from "../../core/routing.ts";
 import type { AwsClients } from "./aws.ts";
 import { s3Store } from "./s3-store.ts";
 

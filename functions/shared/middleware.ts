@@ -1,12 +1,12 @@
 /** middy plumbing shared by the SQS handlers. */
 import type { MiddlewareObj } from "@middy/core";
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from "aws-lambda";
-import { processFifoBatch } from "../../core/batch.ts";
 import { holdSeconds } from "../../core/config-delivery.ts";
 import { deadLetter, isPermanent, mailIdOf } from "../../core/dead-letter.ts";
 import { NextHopUnreachableError } from "../../core/errors.ts";
 import { gatewayResources, type QueueRole } from "../../core/names.ts";
 import { EVENTS, metric } from "./events.ts";
+import { processFifoBatch } from "./fifo-batch.ts";
 import { describeError, log } from "./log.ts";
 import { lambdaRuntime, type Runtime } from "./runtime.ts";
 

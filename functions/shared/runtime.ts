@@ -3,6 +3,7 @@
  * cold start, or `mailbag start`) from the validated config and the AWS clients.
  */
 import type { AcceptDeps } from "../../core/accept.ts";
+import { type AddressMap, buildAddressMap, ingressUrlOf } from "../../core/address-map.ts";
 import { nextHopTransport } from "../../core/backbone.ts";
 import type { Config } from "../../core/config.ts";
 import type { DeadLetterDeps } from "../../core/dead-letter.ts";
@@ -13,12 +14,10 @@ import { gatewayResources } from "../../core/names.ts";
 import type { JobQueue, SmartHostTransport } from "../../core/ports.ts";
 import type { ReportDeps } from "../../core/report.ts";
 import type { RetryDeps } from "../../core/retry.ts";
-import type { RouterDeps } from "../../core/router.ts";
-import { type AddressMap, buildAddressMap, ingressUrlOf } from "../../core/routing.ts";
+import type { RouterDeps } from "../../core/route-message.ts";
 import { type AwsClients, awsSettingsFromEnv, createAwsClients } from "./aws.ts";
 import { countedAs } from "./aws-calls.ts";
-import { configPath, loadConfigFile } from "./config-file.ts";
-import { DIRECTORY_ENV, loadDirectory } from "./directory.ts";
+import { configSource, loadConfig } from "./config-file.ts";
 import { s3Store } from "./s3-store.ts";
 import { smtpTransport } from "./smtp-transport.ts";
 import { sqsQueue } from "./sqs-queue.ts";
@@ -30,6 +29,8 @@ export interface Runtime {
   readonly queue: JobQueue;
   /** Gateway id → smtp:// URL of its ingress running in this process; beats its ingressUrl. */
   readonly ingressUrls: Map<string, string>;
+  /** The backbone transport to a peer's ingress (`url`), one per peer for the process. */
+  peerTransport(url: string, helo: string): SmartHostTransport;
   acceptDeps(gatewayId: string): AcceptDeps;
   routerDeps(gatewayId: string): RouterDeps;
   /** The outbound mailbag intake: the accept path plus the address map. */
@@ -70,17 +71,24 @@ export function createRuntime(
   const transport = smartHost(config, clients);
   const ingressUrls = new Map<string, string>();
   const helo = (gw: string) => map.gateways.get(gw)?.hostname ?? "mailbag.invalid";
-  // One transport (one cached connection) per postoffice server.
-  const pushTransports = new Map<string, SmartHostTransport>();
+  // One transport per peer (another gateway's ingress, a postoffice's server) and sending name,
+  // kept for the process: smtpTransport reuses its idle connection, so consecutive jobs to a
+  // peer share one SMTP session.
+  const peers = new Map<string, SmartHostTransport>();
+  const peerTransport = (url: string, name: string): SmartHostTransport => {
+    const key = `${name} ${url}`;
+    let t = peers.get(key);
+    if (!t) {
+      t = smtpTransport(url, name);
+      peers.set(key, t);
+    }
+    return t;
+  };
   const pushTransport = (gw: string, postoffice: string): SmartHostTransport => {
     const url = map.byId.get(postoffice)?.inbound?.deliver;
     if (!url)
       throw new ConfigError("postoffices", `postoffice ${postoffice} has no inbound.deliver`);
-    const cached = pushTransports.get(postoffice);
-    if (cached) return cached;
-    const t = smtpTransport(url, helo(gw));
-    pushTransports.set(postoffice, t);
-    return t;
+    return peerTransport(url, helo(gw));
   };
   const acceptDeps = (gw: string): AcceptDeps => ({
     store: s3Store(clients.s3, names(gw).bucket),
@@ -105,6 +113,7 @@ export function createRuntime(
     clients,
     queue,
     ingressUrls,
+    peerTransport,
     acceptDeps: (gw) => ({
       store: countedAs("ingress", s3Store(clients.s3, names(gw).bucket), gw),
       queue: countedAs("ingress", queue, gw),
@@ -146,7 +155,7 @@ export function createRuntime(
             const url = ingressUrls.get(peer) ?? (target && ingressUrlOf(target));
             if (!url)
               throw new BackendUnavailableError(`gateway ${peer} has no ingressUrl or hostname`);
-            return smtpTransport(url, helo(gw));
+            return peerTransport(url, helo(gw));
           }),
     }),
   };
@@ -188,9 +197,8 @@ let cached: Promise<Runtime> | undefined;
 export function lambdaRuntime(): Promise<Runtime> {
   if (!cached) {
     const clients = createAwsClients(awsSettingsFromEnv());
-    const directory = process.env[DIRECTORY_ENV];
-    const config = directory ? loadDirectory(clients.s3, directory) : loadConfigFile(configPath());
-    cached = config.then((c) => createRuntime(c, clients, bucketOverrides()));
+    const loaded = loadConfig(configSource(undefined, () => clients.s3));
+    cached = loaded.then(({ config }) => createRuntime(config, clients, bucketOverrides()));
     cached.catch(() => {
       cached = undefined;
     });

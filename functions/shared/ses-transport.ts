@@ -2,7 +2,7 @@
  * Amazon SES as the smart host (SendRawEmail). The SES API takes the whole message in one
  * request, so this transport is the one place a body is held in memory: it reads at most
  * SES's own limit of 10 MB (https://docs.aws.amazon.com/ses/latest/dg/quotas.html) and refuses
- * larger messages for good (552 5.3.4) before buffering them. Use an SMTP smart host (SES's SMTP
+ * larger messages for good (messageTooLarge) before buffering them. Use an SMTP smart host (SES's SMTP
  * interface works too) to relay larger mail as a stream.
  */
 
@@ -11,7 +11,8 @@ import { SESClient, SendRawEmailCommand } from "@aws-sdk/client-ses";
 import {
   BackendUnavailableError,
   MessageTooLargeError,
-  SmartHostReplyError,
+  okReply,
+  smartHostRefused,
 } from "../../core/errors.ts";
 import type { SmartHostTransport } from "../../core/ports.ts";
 import { type AwsSettings, clientOptions } from "./aws.ts";
@@ -44,7 +45,7 @@ export function sesTransport(
         return {
           accepted: [...to],
           refused: [],
-          reply: `250 2.0.0 Ok: SES message id ${res.MessageId}`,
+          reply: okReply(`Ok: SES message id ${res.MessageId}`),
           remoteMta: `email.${settings.region}.amazonaws.com`,
           // SES takes no DSN parameters: NOTIFY=SUCCESS gets a "relayed" report from us.
           dsn: false,
@@ -58,7 +59,7 @@ export function sesTransport(
         const status = e.$metadata?.httpStatusCode ?? 0;
         // 4xx from the API (MessageRejected, MailFromDomainNotVerified...) will not succeed on retry.
         if (status >= 400 && status < 500 && e.name !== "ThrottlingException") {
-          throw new SmartHostReplyError(554, "5.7.1", `SES ${e.name}: ${e.message}`);
+          throw smartHostRefused(`SES ${e.name}: ${e.message}`);
         }
         throw new BackendUnavailableError(`SES unavailable: ${e.name}: ${e.message}`, {
           cause: err,

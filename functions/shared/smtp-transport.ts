@@ -14,6 +14,7 @@ import type { Readable } from "node:stream";
 import SMTPConnection from "nodemailer/lib/smtp-connection";
 import { isAscii } from "../../core/dsn.ts";
 import {
+  genericEnhancedCode,
   NextHopUnreachableError,
   nextHopLacks8bitmime,
   nextHopLacksSmtputf8,
@@ -167,7 +168,7 @@ function fromError(err: ReplyError, body: Readable): TransportResult {
   if (err.responseCode) {
     const text = err.response ?? err.message;
     const enhanced =
-      /^\d{3}[ -](\d\.\d{1,3}\.\d{1,3})\s/.exec(text)?.[1] ?? `${String(err.responseCode)[0]}.0.0`;
+      /^\d{3}[ -](\d\.\d{1,3}\.\d{1,3})\s/.exec(text)?.[1] ?? genericEnhancedCode(err.responseCode);
     throw new SmartHostReplyError(
       err.responseCode,
       enhanced,

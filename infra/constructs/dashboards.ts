@@ -9,10 +9,10 @@
 import { Duration } from "aws-cdk-lib";
 import * as cloudwatch from "aws-cdk-lib/aws-cloudwatch";
 import { Construct } from "constructs";
+import { gatewayCapabilities } from "../../core/capabilities.ts";
 import type { Config, Gateway } from "../../core/config.ts";
 import { METRICS_NAMESPACE, type MetricName } from "../../core/metrics.ts";
 import { gatewayResources } from "../../core/names.ts";
-import { gatewayRoles } from "../config.ts";
 
 const PERIOD = Duration.minutes(5);
 
@@ -49,7 +49,8 @@ const lambdaMetric = (functionName: string, metricName: string) =>
 /** The queues a gateway has, by its mode, as [label, SQS name]. */
 function queuesOf(config: Config, gw: Gateway): [string, string][] {
   const names = gatewayResources(config.prefix, gw.id);
-  const roles = gatewayRoles(gw).sends ? (["route", "deliver"] as const) : (["route"] as const);
+  // The FIFO queues of the gateway stack (the push queue belongs to the postoffice exchange).
+  const roles = gatewayCapabilities(gw).queues.filter((r) => r !== "push");
   return roles.flatMap((role): [string, string][] => [
     [`${gw.id} ${role}`, names.queues[role]],
     [`${gw.id} ${role} DLQ`, names.deadLetterQueues[role]],
@@ -57,7 +58,8 @@ function queuesOf(config: Config, gw: Gateway): [string, string][] {
 }
 
 function functionsOf(config: Config, gw: Gateway): string[] {
-  const roles = gatewayRoles(gw).sends ? ["route", "deliver"] : ["route"];
+  // Each queue of the stack has its function, named after the queue's role.
+  const roles = gatewayCapabilities(gw).queues.filter((r) => r !== "push");
   return roles.map((role) => `${config.prefix}-${gw.id}-${role}`);
 }
 

@@ -27,9 +27,11 @@ import * as elbv2 from "aws-cdk-lib/aws-elasticloadbalancingv2";
 import * as logs from "aws-cdk-lib/aws-logs";
 import * as secretsmanager from "aws-cdk-lib/aws-secretsmanager";
 import { Construct } from "constructs";
+import { gatewayCapabilities } from "../../core/capabilities.ts";
 import type { Config, Gateway } from "../../core/config.ts";
 import type { AwsSection } from "../../core/config-aws.ts";
-import { gatewayRoles, isBackboneTarget, REPO_ROOT } from "../config.ts";
+import { servingGateways } from "../../core/config-rules.ts";
+import { isBackboneTarget, REPO_ROOT } from "../config.ts";
 import { suppress } from "../nag.ts";
 import { IngressVpc } from "../network-stack.ts";
 
@@ -61,7 +63,7 @@ export class IngressService extends Construct {
   constructor(scope: Construct, id: string, props: IngressServiceProps) {
     super(scope, id);
     const { gateway: gw, settings } = props;
-    const { sends, receives } = gatewayRoles(gw);
+    const { sends, receives } = gatewayCapabilities(gw);
     const submission = sends || isBackboneTarget(props.config, gw);
     this.ports = [...(receives ? [SMTP_PORT] : []), ...(submission ? [SUBMISSION_PORT] : [])];
 
@@ -272,9 +274,14 @@ export class IngressService extends Construct {
     };
   }
 
-  /** The submit users of the postoffices this gateway sends for (the others cannot log in here). */
+  /**
+   * The submit users of the postoffices this gateway sends for (hubs followed, as the ingress
+   * resolves them): the only ones it authenticates, and must have a password for.
+   */
   private submitUsers(config: Config, gw: Gateway) {
-    const sendsFor = new Set(gatewayRoles(gw).sends ? gw.postoffices : []);
-    return config.postoffices.filter((po) => sendsFor.has(po.id)).flatMap((po) => po.submit.users);
+    const senders = servingGateways(config).send;
+    return config.postoffices
+      .filter((po) => senders.get(po.id) === gw.id)
+      .flatMap((po) => po.submit.users);
   }
 }

@@ -9,9 +9,10 @@ import type * as elbv2 from "aws-cdk-lib/aws-elasticloadbalancingv2";
 import * as route53 from "aws-cdk-lib/aws-route53";
 import * as targets from "aws-cdk-lib/aws-route53-targets";
 import { Construct } from "constructs";
-import { type Config, type Gateway, servingGateways } from "../../core/config.ts";
+import { gatewayCapabilities } from "../../core/capabilities.ts";
+import type { Config, Gateway } from "../../core/config.ts";
 import type { AwsSection } from "../../core/config-aws.ts";
-import { gatewayRoles } from "../config.ts";
+import { servingGateways } from "../../core/config-rules.ts";
 
 type Dns = NonNullable<AwsSection["dns"]>;
 
@@ -52,7 +53,7 @@ export class MxRecords extends Construct {
       });
       mxTarget = gw.hostname;
     }
-    if (!gatewayRoles(gw).receives) return;
+    if (!gatewayCapabilities(gw).receives) return;
     // Every postoffice this gateway receives for, hub-only downstream postoffices included.
     const receivedHere = [...servingGateways(config).receive].filter(([, g]) => g === gw.id);
     for (const [id] of receivedHere) {

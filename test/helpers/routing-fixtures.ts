@@ -1,15 +1,21 @@
 /** Configs and in-memory ports for the routing tests. */
-import { readFileSync } from "node:fs";
-import type { Readable } from "node:stream";
+import { readdirSync, readFileSync } from "node:fs";
+import { Readable } from "node:stream";
+import { type AddressMap, buildAddressMap } from "../../core/address-map.ts";
 import { type Config, type ConfigInput, parseConfig } from "../../core/config.ts";
 import type { JobQueue, MailbagStore } from "../../core/ports.ts";
-import { type AddressMap, buildAddressMap } from "../../core/routing.ts";
 
 const ROOT = new URL("../../", import.meta.url);
 
 /** A config file of the repository, parsed as JSON (not validated). */
 export function rawConfig(path: string): ConfigInput {
   return JSON.parse(readFileSync(new URL(path, ROOT), "utf8")) as ConfigInput;
+}
+
+/** Every example config: `examples/*.json`, as paths for rawConfig/config, read from the folder. */
+export function exampleConfigs(): string[] {
+  const files = readdirSync(new URL("examples/", ROOT)).filter((f) => f.endsWith(".json"));
+  return files.sort().map((f) => `examples/${f}`);
 }
 
 /** The default config (HQ + SALES on GW1) or an example, changed, then validated. */
@@ -46,8 +52,10 @@ export function memoryStore(): MailbagStore & { objects: Map<string, unknown> } 
     async getJson(key) {
       return objects.get(key);
     },
-    async getStream() {
-      throw new Error("not used");
+    async getStream(key: string) {
+      const bytes = objects.get(key);
+      if (!Buffer.isBuffer(bytes)) throw new Error(`no object ${key}`);
+      return Readable.from([bytes]);
     },
     async copy(from, to) {
       objects.set(to, objects.get(from));

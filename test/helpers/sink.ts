@@ -27,6 +27,8 @@ export interface Sink {
   readonly port: number;
   readonly url: string;
   readonly messages: SunkMessage[];
+  /** SMTP connections accepted so far. */
+  readonly connections: number;
   behaviour: SinkBehaviour;
   /** Resolves once `count` messages have been received (rejects after `timeoutMs`). */
   waitFor(count: number, timeoutMs?: number): Promise<SunkMessage[]>;
@@ -42,7 +44,7 @@ export async function startSink(
   options: { lmtp?: boolean; dsn?: boolean; hide8bitmime?: boolean; hideSmtputf8?: boolean } = {},
 ): Promise<Sink> {
   const messages: SunkMessage[] = [];
-  const sink: { behaviour: SinkBehaviour } = { behaviour };
+  const sink: { behaviour: SinkBehaviour; connections: number } = { behaviour, connections: 0 };
   const refusal = (r: [number, string]) => Object.assign(new Error(r[1]), { responseCode: r[0] });
   const server = new SMTPServer({
     lmtp: options.lmtp ?? false,
@@ -53,6 +55,10 @@ export async function startSink(
     disabledCommands: ["STARTTLS"],
     disableReverseLookup: true,
     logger: false,
+    onConnect(_session, cb) {
+      sink.connections += 1;
+      cb();
+    },
     onRcptTo(address, _session, cb) {
       const r = sink.behaviour.rcpt?.(address.address);
       cb(r ? refusal(r) : undefined);
@@ -86,6 +92,9 @@ export async function startSink(
     port,
     url: `${options.lmtp ? "lmtp" : "smtp"}://127.0.0.1:${port}`,
     messages,
+    get connections() {
+      return sink.connections;
+    },
     get behaviour() {
       return sink.behaviour;
     },

@@ -8,19 +8,24 @@ import { join } from "node:path";
 import { test } from "node:test";
 import type { S3Client } from "@aws-sdk/client-s3";
 import { parseConfig } from "../../core/config.ts";
-import { awsSection, unusedPasswords } from "../../core/config-aws.ts";
+import { awsSection } from "../../core/config-aws.ts";
 import { ConfigError } from "../../core/errors.ts";
-import { loadDirectory, parseDirectoryUrl } from "../../functions/shared/directory.ts";
-import { REPO_ROOT } from "../../infra/config.ts";
+import { loadConfig } from "../../functions/shared/config-file.ts";
+import { parseDirectoryUrl } from "../../functions/shared/directory.ts";
+import { deployConfig, REPO_ROOT } from "../../infra/config.ts";
+import { exampleConfigs, rawConfig } from "../helpers/routing-fixtures.ts";
 
 const example = (name: string): unknown =>
   JSON.parse(readFileSync(join(REPO_ROOT, "examples", `${name}.json`), "utf8"));
 
-test("every example layout validates with parseConfig (passwords supplied)", () => {
-  for (const name of ["single", "multiple", "dedicated", "multiple-dedicated"]) {
-    const raw = example(name);
-    const config = parseConfig(raw, { MAILBAG_HQ_PASSWORD: "x", MAILBAG_ENG_PASSWORD: "y" });
-    assert.ok(config.gateways.length >= 1, name);
+test("every example config validates with parseConfig, and the CDK app takes it", () => {
+  const examples = exampleConfigs();
+  assert.ok(examples.length >= 5, `only ${examples.join(", ")} found`);
+  for (const path of examples) {
+    const raw = rawConfig(path);
+    const config = parseConfig(raw, {});
+    assert.ok(config.gateways.length >= 1, path);
+    assert.equal(deployConfig({ config, raw }).config, config, path);
   }
 });
 
@@ -64,13 +69,9 @@ test("aws section: unknown keys and bad values are refused, naming the field", (
   assert.throws(bad({ functions: { logRetentionDays: 5 } }), /aws\.functions\.logRetentionDays/);
 });
 
-test("unusedPasswords: an empty value for each passwordEnv of a raw config", () => {
-  assert.deepEqual(unusedPasswords(example("multiple-dedicated")), {
-    MAILBAG_HQ_PASSWORD: "",
-    MAILBAG_ENG_PASSWORD: "",
-  });
-  assert.deepEqual(unusedPasswords(null), {});
-  assert.deepEqual(unusedPasswords({ postoffices: [{ submit: { users: [{}] } }] }), {});
+test("parseConfig validates without the submit users' password variables", () => {
+  const config = parseConfig(example("multiple-dedicated"), {});
+  assert.equal(config.postoffices[0]?.submit.users[0]?.passwordEnv, "MAILBAG_HQ_PASSWORD");
 });
 
 test("directory URL: s3://bucket/key, anything else names MAILBAG_DIRECTORY", () => {
@@ -81,7 +82,7 @@ test("directory URL: s3://bucket/key, anything else names MAILBAG_DIRECTORY", ()
   assert.throws(() => parseDirectoryUrl("ssm:/acme"), /MAILBAG_DIRECTORY/);
 });
 
-test("loadDirectory: fetches the object once and validates it without submit passwords", async () => {
+test("loadConfig of the directory: fetches the object once and validates it without submit passwords", async () => {
   const calls: unknown[] = [];
   const s3 = {
     send: async (command: { input: unknown }) => {
@@ -91,16 +92,19 @@ test("loadDirectory: fetches the object once and validates it without submit pas
       };
     },
   } as unknown as S3Client;
-  const config = await loadDirectory(s3, "s3://example-multided-directory/directory/ab.json", {});
+  const { config } = await loadConfig(
+    { directory: "s3://example-multided-directory/directory/ab.json", s3 },
+    {},
+  );
   assert.deepEqual(calls, [{ Bucket: "example-multided-directory", Key: "directory/ab.json" }]);
   assert.equal(config.gateways.length, 4);
 });
 
-test("loadDirectory: a broken object is a ConfigError naming the URL", async () => {
+test("loadConfig of the directory: a broken object is a ConfigError naming the URL", async () => {
   const s3 = {
     send: async () => ({ Body: { transformToString: async () => "{not json" } }),
   } as unknown as S3Client;
-  await assert.rejects(loadDirectory(s3, "s3://b-dir/k.json", {}), (e: Error) => {
+  await assert.rejects(loadConfig({ directory: "s3://b-dir/k.json", s3 }, {}), (e: Error) => {
     assert.ok(e instanceof ConfigError);
     assert.match(e.message, /s3:\/\/b-dir\/k\.json/);
     return true;

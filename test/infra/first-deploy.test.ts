@@ -8,9 +8,16 @@ import { join } from "node:path";
 import { describe, test } from "node:test";
 import { Match, type Template } from "aws-cdk-lib/assertions";
 import { SMTP_TIMEOUTS_MS } from "../../functions/shared/smtp-transport.ts";
-import { deployConfig, REPO_ROOT } from "../../infra/config.ts";
+import { REPO_ROOT } from "../../infra/config.ts";
 import { CONTAINER_PORT } from "../../infra/constructs/ingress-service.ts";
-import { actions, resources, roleStatements, synthConfig, synthExample } from "./helpers.ts";
+import {
+  actions,
+  deployOf,
+  resources,
+  roleStatements,
+  synthConfig,
+  synthExample,
+} from "./helpers.ts";
 
 const LAYOUTS = ["single", "multiple", "dedicated", "multiple-dedicated"] as const;
 
@@ -234,7 +241,7 @@ test("the Dockerfile's listener is the container port the task definition maps",
 
 test("adding a gateway changes no other gateway's task definition, only its functions' directory key", () => {
   const raw = JSON.parse(readFileSync(join(REPO_ROOT, "examples", "multiple.json"), "utf8"));
-  const before = synthConfig(deployConfig(raw), { nag: false });
+  const before = synthConfig(deployOf(raw), { nag: false });
   const grown = structuredClone(raw);
   grown.postoffices.push({
     id: "FIELD",
@@ -247,7 +254,7 @@ test("adding a gateway changes no other gateway's task definition, only its func
     postoffices: ["FIELD"],
     hostname: "gw-north.company.example",
   });
-  const after = synthConfig(deployConfig(grown), { nag: false });
+  const after = synthConfig(deployOf(grown), { nag: false });
   assert.ok(after.gateways.has("NORTH"));
   assert.notEqual(before.deploy.hash, after.deploy.hash);
   for (const id of ["EAST", "WEST"]) {
@@ -271,7 +278,7 @@ test("adding a gateway changes no other gateway's task definition, only its func
 test("a shared VPC: one network stack, no VPC in any gateway stack", () => {
   const raw = JSON.parse(readFileSync(join(REPO_ROOT, "examples", "multiple.json"), "utf8"));
   raw.aws.sharedVpc = true;
-  const s = synthConfig(deployConfig(raw));
+  const s = synthConfig(deployOf(raw));
   assert.ok(s.layout.network);
   assert.ok(s.stackNames.includes("Mailbag-example-multiple-network"));
   for (const t of s.gateways.values()) t.resourceCountIs("AWS::EC2::VPC", 0);

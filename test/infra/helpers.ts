@@ -4,7 +4,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { App } from "aws-cdk-lib";
 import { Template } from "aws-cdk-lib/assertions";
-import { type DeployConfig, loadDeployConfig, REPO_ROOT } from "../../infra/config.ts";
+import { parseConfig } from "../../core/config.ts";
+import { loadConfigFile } from "../../functions/shared/config-file.ts";
+import { type DeployConfig, deployConfig, REPO_ROOT } from "../../infra/config.ts";
 import { defineLayout, type Layout } from "../../infra/layout.ts";
 
 export interface Synthesized {
@@ -27,11 +29,17 @@ export function synthExample(name: string, bundle = false): Synthesized {
   const key = `${name}:${bundle}`;
   const hit = cache.get(key);
   if (hit) return hit;
-  const result = synthConfig(loadDeployConfig(join(REPO_ROOT, "examples", `${name}.json`)), {
+  const file = join(REPO_ROOT, "examples", `${name}.json`);
+  const result = synthConfig(deployConfig(loadConfigFile(file)), {
     bundle,
   });
   cache.set(key, result);
   return result;
+}
+
+/** A config given as JSON, validated as the CDK app does (the environment's overrides applied). */
+export function deployOf(raw: unknown): DeployConfig {
+  return deployConfig({ config: parseConfig(raw, process.env), raw });
 }
 
 /** Any config through the real layout (cdk-nag included unless `nag: false`). */

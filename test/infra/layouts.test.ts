@@ -4,10 +4,12 @@
  * every synth (a finding without a written acknowledgment throws).
  */
 import assert from "node:assert/strict";
+import { readdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
 import { describe, test } from "node:test";
 import { Match } from "aws-cdk-lib/assertions";
+import { buildAddressMap } from "../../core/address-map.ts";
 import type { Config } from "../../core/config.ts";
-import { buildAddressMap } from "../../core/routing.ts";
 import { synthExample } from "./helpers.ts";
 
 const LAYOUTS: Record<string, { stacks: string[]; modes: Record<string, string> }> = {
@@ -124,12 +126,36 @@ for (const [name, want] of Object.entries(LAYOUTS)) {
 }
 
 test("the single layout's functions are really bundled by esbuild (ESM, source maps)", () => {
-  const { gateways } = synthExample("single", true);
+  const { gateways, outdir } = synthExample("single", true);
   const t = gateways.get("GW1");
   assert.ok(t);
-  for (const fn of Object.values(t.findResources("AWS::Lambda::Function"))) {
+  const fns = Object.values(
+    t.findResources("AWS::Lambda::Function", { Properties: { Handler: "index.handler" } }),
+  );
+  assert.equal(fns.length, 2, "router and delivery functions");
+  for (const fn of fns) {
     const code = (fn as { Properties: { Code: { S3Key?: string } } }).Properties.Code;
-    if (code.S3Key) assert.match(code.S3Key, /^[0-9a-f]{64}\.zip$/);
+    assert.match(code.S3Key ?? "", /^[0-9a-f]{64}\.zip$/);
+    // The staged asset: one ESM file with every import inlined, and its source map.
+    const asset = join(outdir, `asset.${code.S3Key?.slice(0, 64)}`);
+    assert.deepEqual(readdirSync(asset).sort(), ["index.mjs", "index.mjs.map"]);
+    const bundle = readFileSync(join(asset, "index.mjs"), "utf8");
+    assert.match(bundle, /createRequire/, "the ESM banner");
+    assert.doesNotMatch(bundle, /from\s*["']\.{1,2}\//, "a relative import left unbundled");
+    assert.doesNotMatch(
+      bundle,
+      /from\s*["'](@aws-sdk|@middy|zod)[/"']/,
+      "a package left unbundled",
+    );
+    assert.match(bundle, /\/\/# sourceMappingURL=index\.mjs\.map\s*$/);
+    const map = JSON.parse(readFileSync(join(asset, "index.mjs.map"), "utf8")) as {
+      sources: string[];
+    };
+    assert.ok(map.sources.some((s) => /functions\/(router|deliver)\/index\.ts$/.test(s)));
+    assert.ok(
+      map.sources.some((s) => /core\/envelope\.ts$/.test(s)),
+      "core is bundled in",
+    );
   }
   t.hasResourceProperties("AWS::Lambda::Function", {
     Handler: "index.handler",

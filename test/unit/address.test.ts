@@ -3,7 +3,6 @@ import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import fc from "fast-check";
 import {
-  AddressError,
   formatAddress,
   formatSmtp,
   parseAnyAddress,
@@ -13,6 +12,7 @@ import {
   toNative,
   toSmtp,
 } from "../../core/address.ts";
+import { AddressError } from "../../core/errors.ts";
 import { map } from "../helpers/routing-fixtures.ts";
 
 const reason = (f: () => unknown) => {

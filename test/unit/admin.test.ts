@@ -8,6 +8,7 @@ import { copyFileSync, mkdtempSync, readdirSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, test } from "node:test";
+import { formatJson } from "../../cli/format-json.ts";
 import { parseConfig } from "../../core/config.ts";
 import * as edit from "../../core/config-edit.ts";
 import { ConfigError } from "../../core/errors.ts";
@@ -233,7 +234,7 @@ describe("config-edit", () => {
 
   test("formatJson keeps short objects on one line and the result parses back", () => {
     const raw = rawConfig("examples/multiple.json");
-    const text = edit.formatJson(raw);
+    const text = formatJson(raw);
     assert.deepEqual(JSON.parse(text), raw);
     assert.ok(text.split("\n").every((l) => l.length <= 100));
     assert.match(text, /"queues": \{ "visibilityTimeoutSeconds": 120, "maxReceiveCount": 8 \}/);

@@ -7,6 +7,7 @@ import { acceptMessage } from "../../core/accept.ts";
 import { RoutingLoopError } from "../../core/errors.ts";
 import { headerScanner, loopScanner, traceHeader, traceIdentity } from "../../core/loop.ts";
 import { keys } from "../../core/names.ts";
+import { acceptEnvelope } from "../helpers/records.ts";
 import { memoryQueue, memoryStore } from "../helpers/routing-fixtures.ts";
 
 const received = (n: number) =>
@@ -97,15 +98,12 @@ describe("acceptMessage with the loop policy", () => {
     header: "Received: from client by us\r\n",
     maxBytes: 1_000_000,
     loop: { self: "mailbag/GW-A", maxHops: 100 },
-    envelope: {
+    envelope: acceptEnvelope({
       id: "01LOOP",
       gateway: "GW-A",
       mailFrom: "a@po1.company.test",
       rcptTo: ["x@partner.test"],
-      client: { address: "127.0.0.1", helo: "h", tls: false },
-      receivedAt: new Date(0).toISOString(),
-      params: {},
-    },
+    }),
   });
 
   test("prepends the trace field after our Received:", async () => {

@@ -6,21 +6,17 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { keys } from "../../core/names.ts";
 import type { QueuedJob } from "../../core/ports.ts";
-import { routeBatch } from "../../core/router.ts";
+import { routeBatch } from "../../core/route-message.ts";
+import { envelopeRecord } from "../helpers/records.ts";
 import { backbone, memoryQueue, memoryStore } from "../helpers/routing-fixtures.ts";
 
-const envelope = (id: string) => ({
-  version: 1,
-  id,
-  gateway: "GW-A",
-  mailFrom: "a@po1.company.test",
-  rcptTo: [`r${id}@partner.test`],
-  client: { address: "127.0.0.1", helo: "client.test", tls: false },
-  receivedAt: new Date(0).toISOString(),
-  size: 10,
-  sha256: "0".repeat(64),
-  params: {},
-});
+const envelope = (id: string) =>
+  envelopeRecord({
+    id,
+    gateway: "GW-A",
+    mailFrom: "a@po1.company.test",
+    rcptTo: [`r${id}@partner.test`],
+  });
 
 const ids = ["01A", "01B", "01C", "01D"];
 

@@ -10,7 +10,7 @@ import { join } from "node:path";
 import { describe, test } from "node:test";
 import { type ConfigInput, parseConfig } from "../../core/config.ts";
 import { ConfigError } from "../../core/errors.ts";
-import { config, rawConfig } from "../helpers/routing-fixtures.ts";
+import { config, exampleConfigs, rawConfig } from "../helpers/routing-fixtures.ts";
 
 const CLI = new URL("../../cli/mailbag.ts", import.meta.url).pathname;
 const dir = mkdtempSync(join(tmpdir(), "mailbag-config-"));
@@ -164,15 +164,9 @@ describe("bad address maps: one error naming the fields", () => {
 
 describe("valid maps", () => {
   test("the default config and every example stay valid", () => {
-    for (const path of [
-      "mailbag.config.json",
-      "examples/backbone.json",
-      "examples/single.json",
-      "examples/multiple.json",
-      "examples/dedicated.json",
-    ]) {
-      assert.ok(config(path));
-    }
+    const examples = exampleConfigs();
+    assert.ok(examples.length >= 5, `only ${examples.join(", ")} found`);
+    for (const path of ["mailbag.config.json", ...examples]) assert.ok(config(path), path);
   });
 
   test("defaults: accept every mailbox, no aliases, no address spaces, 100 hops", () => {

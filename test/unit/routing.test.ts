@@ -1,29 +1,27 @@
-/** The routing decision, RCPT acceptance, route explanations and the router (core/routing.ts). */
+/**
+ * The routing decision (core/route-recipient.ts), RCPT acceptance (core/ingress-policy.ts), route
+ * explanations (core/explain-route.ts, cli/route-text.ts) and the router (core/route-message.ts).
+ */
 import assert from "node:assert/strict";
 import { Readable } from "node:stream";
 import { describe, test } from "node:test";
 import fc from "fast-check";
+import { formatExplanation, formatHops } from "../../cli/route-text.ts";
+import type { AddressMap } from "../../core/address-map.ts";
 import { nextHopTransport } from "../../core/backbone.ts";
 import type { ConfigInput } from "../../core/config.ts";
 import { MailbagError } from "../../core/errors.ts";
+import { explainRoute } from "../../core/explain-route.ts";
+import { acceptRecipient, submittingPostoffice } from "../../core/ingress-policy.ts";
 import { keys } from "../../core/names.ts";
 import type { SmartHostTransport } from "../../core/ports.ts";
-import { routeMessage } from "../../core/router.ts";
-import {
-  type AddressMap,
-  acceptRecipient,
-  explainRoute,
-  formatExplanation,
-  formatHops,
-  type Route,
-  routeRecipient,
-  submittingPostoffice,
-} from "../../core/routing.ts";
+import { routeMessage } from "../../core/route-message.ts";
+import { type Route, routeRecipient } from "../../core/route-recipient.ts";
+import { envelopeRecord, routeJob } from "../helpers/records.ts";
 import { backbone, map, memoryQueue, memoryStore } from "../helpers/routing-fixtures.ts";
 
 const kind = (m: AddressMap, gw: string, a: string) => routeRecipient(m, gw, a).kind;
-const refusal = (r: Route) =>
-  r.kind === "refuse" ? `${r.code} ${r.enhanced} ${r.reason}` : r.kind;
+const refusal = (r: Route) => (r.kind === "refuse" ? r.error.reply : r.kind);
 
 /** The default map plus a hub postoffice, aliases, mailbox policies and address spaces. */
 const rich = () =>
@@ -293,7 +291,10 @@ describe("properties", () => {
           assert.ok(["inbound", "backbone", "smarthost", "refuse"].includes(r.kind));
           assert.deepEqual(routeRecipient(m, gw, `${l}@${d}`), r, "deterministic");
           if (r.kind === "refuse")
-            assert.match(`${r.code} ${r.enhanced}`, /^[45]\d\d [45]\.\d\.\d+$/);
+            assert.match(
+              `${r.error.responseCode} ${r.error.enhancedCode}`,
+              /^[45]\d\d [45]\.\d\.\d+$/,
+            );
           const e = explainRoute(m, gw, `${l}@${d}`);
           assert.ok(e.hops.length >= 1 && e.hops.length <= m.gateways.size + 1);
         }),
@@ -321,19 +322,9 @@ describe("properties", () => {
   });
 });
 
-describe("router (core/router.ts)", () => {
-  const envelope = (gateway: string, rcptTo: string[]) => ({
-    version: 1,
-    id: "01TEST",
-    gateway,
-    mailFrom: "jdoe@po1.company.test",
-    rcptTo,
-    client: { address: "127.0.0.1", helo: "client.test", tls: false },
-    receivedAt: new Date(0).toISOString(),
-    size: 10,
-    sha256: "0".repeat(64),
-    params: {},
-  });
+describe("router (core/route-message.ts)", () => {
+  const envelope = (gateway: string, rcptTo: string[]) =>
+    envelopeRecord({ id: "01TEST", gateway, mailFrom: "jdoe@po1.company.test", rcptTo });
 
   test("one delivery job per next hop, inbound copies, refused recipients recorded as failed", async () => {
     const m = backbone();
@@ -352,7 +343,7 @@ describe("router (core/router.ts)", () => {
     );
     const outcome = await routeMessage(
       { map: m, store, queue, deliverQueue: "dq", pushQueue: "pq", now: () => new Date(0) },
-      { v: 1, id: "01TEST", gateway: "GW-A" },
+      routeJob({ id: "01TEST", gateway: "GW-A" }),
     );
     assert.deepEqual(outcome, {
       kind: "routed",

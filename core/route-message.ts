@@ -7,12 +7,13 @@
  * so a retried record does no harm: copies overwrite themselves and each delivery job carries a
  * deduplication id made of the message id and its next hop.
  */
+import type { AddressMap } from "./address-map.ts";
 import { type Envelope, parseEnvelope, parseStatus, type RouteJob } from "./envelope.ts";
 import { BackendUnavailableError, enhancedCodeOf } from "./errors.ts";
 import { keys, pushGroup } from "./names.ts";
 import type { JobQueue, MailbagStore, QueuedJob } from "./ports.ts";
 import { type ReportDeps, type ReportResult, reportInto } from "./report.ts";
-import { type AddressMap, routeRecipient } from "./routing.ts";
+import { routeRecipient } from "./route-recipient.ts";
 
 export interface RouterDeps {
   readonly map: AddressMap;
@@ -134,7 +135,7 @@ async function planRoute(
     if (route.kind === "inbound") add(inbound, route.postoffice, route.recipient);
     else if (route.kind === "backbone") add(hops, route.to, route.recipient);
     else if (route.kind === "smarthost") add(hops, "", route.recipient);
-    else refused[rcpt] = `${route.code} ${route.enhanced} ${route.reason}`;
+    else refused[rcpt] = route.error.reply;
   }
   for (const [postoffice, rcptTo] of Object.entries(inbound)) {
     await deps.store.copy(keys.message(job.id), keys.inbound(postoffice, job.id));
