@@ -11,9 +11,9 @@ import { App } from "aws-cdk-lib";
 import { Match, Template } from "aws-cdk-lib/assertions";
 import type { ConfigInput } from "../../core/config.ts";
 import { gatewayResources, intakeQueue, pickupQueue } from "../../core/names.ts";
-import { deployConfig, REPO_ROOT } from "../../infra/config.ts";
+import { REPO_ROOT } from "../../infra/config.ts";
 import { defineLayout } from "../../infra/layout.ts";
-import { describeResource, roleStatements, type Statement } from "./helpers.ts";
+import { deployOf, describeResource, roleStatements, type Statement } from "./helpers.ts";
 
 /** An example layout with SALES pushed to its own server; cdk-nag runs (synth throws on a finding). */
 function synth(
@@ -23,7 +23,7 @@ function synth(
   const raw = JSON.parse(readFileSync(join(REPO_ROOT, "examples", `${example}.json`), "utf8"));
   change(raw);
   const app = new App({ context: { "aws:cdk:bundling-stacks": [] } });
-  const layout = defineLayout(app, deployConfig(raw));
+  const layout = defineLayout(app, deployOf(raw));
   app.synth();
   return new Map([...layout.gateways].map(([id, stack]) => [id, Template.fromStack(stack)]));
 }
