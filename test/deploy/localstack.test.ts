@@ -22,10 +22,11 @@ import {
 } from "@aws-sdk/client-cloudformation";
 import { App } from "aws-cdk-lib";
 import { clientOptions } from "../../functions/shared/aws.ts";
-import { deployConfig, REPO_ROOT } from "../../infra/config.ts";
+import { REPO_ROOT } from "../../infra/config.ts";
 import { defineLayout } from "../../infra/layout.ts";
 import { type CfnTemplate, stripForLocalStack } from "../../infra/localstack-transform.ts";
 import { uniquePrefix } from "../helpers/network.ts";
+import { deployOf } from "../infra/helpers.ts";
 
 const endpoint = process.env.AWS_ENDPOINT_URL;
 assert.ok(endpoint, "AWS_ENDPOINT_URL must name a LocalStack with CloudFormation");
@@ -38,7 +39,7 @@ function stripped(): { name: string; template: CfnTemplate }[] {
   const raw = JSON.parse(readFileSync(join(REPO_ROOT, "examples", "multiple.json"), "utf8"));
   raw.prefix = uniquePrefix();
   const app = new App({ context: { "aws:cdk:bundling-stacks": [] } });
-  const layout = defineLayout(app, deployConfig(raw), { nag: false });
+  const layout = defineLayout(app, deployOf(raw), { nag: false });
   const assembly = app.synth();
   const stacks = [layout.directory, ...layout.gateways.values()];
   return stacks.map((s) => ({

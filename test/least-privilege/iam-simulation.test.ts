@@ -25,8 +25,8 @@ import type { Template } from "aws-cdk-lib/assertions";
 import { type GatewayMode, parseConfig } from "../../core/config.ts";
 import { gatewayResources } from "../../core/names.ts";
 import { SIMULATED_ACCOUNT, SIMULATED_REGION } from "../../functions/shared/iam-actions.ts";
-import { deployConfig, REPO_ROOT } from "../../infra/config.ts";
-import { synthConfig } from "../infra/helpers.ts";
+import { REPO_ROOT } from "../../infra/config.ts";
+import { deployOf, synthConfig } from "../infra/helpers.ts";
 
 /** Part (aws-calls.ts) → the role its deployed code runs as (logical id prefix). */
 const ROLES: Record<string, string> = {
@@ -102,7 +102,7 @@ const UNUSED: { part: string; action: string; resource: RegExp; why: string }[] 
     part: "route",
     action: "s3:PutObject",
     resource: /\/messages\/\*\.status\.json$/,
-    why: "written when a recipient accepted at RCPT is refused at routing (the directory changed in between; core/router.ts recordRefused); the suites never change it mid-message. test/infra/first-deploy.test.ts asserts the grant",
+    why: "written when a recipient accepted at RCPT is refused at routing (the directory changed in between; core/route-message.ts recordRefused); the suites never change it mid-message. test/infra/first-deploy.test.ts asserts the grant",
   },
   {
     part: "*",
@@ -181,7 +181,7 @@ function canonicalTemplates(): ReadonlyMap<string, Template> {
   raw.smartHost = { url: "smtp://relay.company.test:587" };
   delete raw.addressSpaces;
   parseConfig(raw); // the canonical config is itself valid
-  return synthConfig(deployConfig(raw), { nag: false }).gateways;
+  return synthConfig(deployOf(raw), { nag: false }).gateways;
 }
 
 type Json = unknown;
