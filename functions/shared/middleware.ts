@@ -3,7 +3,7 @@ import type { MiddlewareObj } from "@middy/core";
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from "aws-lambda";
 import { holdSeconds } from "../../core/config-delivery.ts";
 import { deadLetter, isPermanent, mailIdOf } from "../../core/dead-letter.ts";
-import { NextHopUnreachableError } from "../../core/errors.ts";
+import { isMailbagError } from "../../core/errors.ts";
 import { gatewayResources, type QueueRole } from "../../core/names.ts";
 import { EVENTS, metric } from "./events.ts";
 import { processFifoBatch } from "./fifo-batch.ts";
@@ -26,8 +26,8 @@ export function withRuntime(): MiddlewareObj<SQSEvent, SQSBatchResponse, Error, 
 /**
  * The body of an SQS handler: FIFO-ordered, partial batch failures, one log line per failure.
  * A failed record is then one of three things:
- * - next hop unreachable: it stays at the head of its line, invisible for the capped backoff
- *   of `delivery.hold` (the FIFO group waits behind it);
+ * - next hop unreachable: its line is held (holdLines): it and every later record of its FIFO
+ *   group in this batch stay invisible for the capped backoff of `delivery.hold`;
  * - permanent (a 5xx such as a malformed record), or received `queues.maxReceiveCount` times:
  *   moved to the dead-letter queue, logged at error level with its mail id (core/dead-letter.ts);
  * - anything else: retried after the queue's visibility timeout.
@@ -36,13 +36,26 @@ export function fifoBatch(
   name: string,
   processRecord: (record: SQSRecord, runtime: Runtime) => Promise<void>,
 ): (event: SQSEvent, context: RuntimeContext) => Promise<SQSBatchResponse> {
-  return (event, context) =>
-    processFifoBatch(
+  return async (event, context) => {
+    const held = new Map<string | undefined, number>();
+    const response = await processFifoBatch(
       event.Records,
       async (record) => {
         try {
           await processRecord(record, context.runtime);
         } catch (err) {
+          if (isMailbagError(err) && err.code === "next-hop-unreachable") {
+            const receives = receivesOf(record);
+            const seconds = holdSeconds(context.runtime.config.delivery, receives);
+            held.set(record.attributes?.MessageGroupId, seconds);
+            log.warn("line-held", {
+              id: mailIdOf(record.body),
+              seconds,
+              receives,
+              reason: err.reason,
+            });
+            throw err;
+          }
           if (!(await settleFailure(context.runtime, record, err))) throw err;
         }
       },
@@ -53,7 +66,42 @@ export function fifoBatch(
           ...describeError(err),
         }),
     );
+    await holdLines(context.runtime, event.Records, response, held);
+    return response;
+  };
 }
+
+/**
+ * Holds each line whose head found its next hop unreachable: every failed record of that FIFO
+ * group in this batch is postponed by the same hold, the head last. All of them, because a
+ * group must not reopen before its head is due: SQS keeps a group closed while any of its
+ * messages is in flight, but LocalStack reopens it as soon as the oldest in-flight message is
+ * visible again (FifoQueue.requeue_inflight_messages), so a head postponed alone, shorter than
+ * the visibility of the records behind it, let messages after those overtake it there.
+ * https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/FIFO-queues-understanding-logic.html
+ */
+async function holdLines(
+  runtime: Runtime,
+  records: readonly SQSRecord[],
+  response: SQSBatchResponse,
+  held: ReadonlyMap<string | undefined, number>,
+): Promise<void> {
+  const failed = new Set(response.batchItemFailures.map((f) => f.itemIdentifier));
+  for (const [group, seconds] of held) {
+    const line = records.filter(
+      (r) => r.attributes?.MessageGroupId === group && failed.has(r.messageId),
+    );
+    for (const r of line.reverse()) {
+      await runtime.queue.postpone(queueNameOf(r), r.receiptHandle, seconds).catch((e: unknown) => {
+        log.warn("hold-failed", { queue: queueNameOf(r), ...describeError(e) });
+      });
+    }
+  }
+}
+
+const queueNameOf = (record: SQSRecord): string => record.eventSourceARN.split(":").pop() ?? "";
+const receivesOf = (record: SQSRecord): number =>
+  Number(record.attributes.ApproximateReceiveCount) || 1;
 
 /**
  * What becomes of a record that failed with `err` (see fifoBatch): true when it was moved to
@@ -64,16 +112,8 @@ export async function settleFailure(
   record: SQSRecord,
   err: unknown,
 ): Promise<boolean> {
-  const queueName = record.eventSourceARN.split(":").pop() ?? "";
-  const receives = Number(record.attributes.ApproximateReceiveCount) || 1;
-  if (err instanceof NextHopUnreachableError) {
-    const seconds = holdSeconds(runtime.config.delivery, receives);
-    await runtime.queue.postpone(queueName, record.receiptHandle, seconds).catch((e: unknown) => {
-      log.warn("hold-failed", { queue: queueName, ...describeError(e) });
-    });
-    log.warn("line-held", { id: mailIdOf(record.body), seconds, receives, reason: err.reason });
-    return false;
-  }
+  const queueName = queueNameOf(record);
+  const receives = receivesOf(record);
   if (!isPermanent(err) && receives < runtime.config.queues.maxReceiveCount) return false;
   const owner = runtime.config.gateways
     .map((gw) => ({ id: gw.id, names: gatewayResources(runtime.config.prefix, gw.id) }))
