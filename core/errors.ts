@@ -1,18 +1,38 @@
 /**
- * The error catalogue of the gateway: every error class, and one named factory per SMTP reply
- * the gateway gives. Nowhere else in core/, functions/, cli/ or infra/ is an RFC 3463 enhanced
- * status code written out (test/unit/errors.test.ts scans the tree), so a reply is changed here
- * or nowhere.
+ * The error catalogue of the gateway: every reply the gateway gives (one table), the error
+ * classes whose reply is fixed, and one named factory per reply. Nowhere else in core/,
+ * functions/, cli/ or infra/ is an RFC 3463 enhanced status code written out
+ * (test/unit/errors.test.ts scans the tree), so a reply is changed here or nowhere.
  *
  * Every SMTP error carries the reply it maps to (basic code + enhanced code), so the ingress can
  * answer a client precisely and the functions can decide between "retry later" (4xx) and "fail
  * for good" (5xx); and a stable `code` string, so callers tell errors apart without `instanceof`
  * (which fails across separately bundled copies of this module) or `err.name`.
  *
- * `responseCode` is the property smtp-server reads to pick the reply code of a rejected command.
- * The enhanced code is part of the message text because smtp-server only knows a fixed code per
- * basic code (550 would always become 5.1.1) — see https://www.rfc-editor.org/rfc/rfc3463.
+ * Import every error from here. The base class and its guard live in core/smtp-error.ts; the
+ * errors that stop the gateway from starting (no SMTP condition) in core/config-error.ts.
  */
+import {
+  MailbagError,
+  PolicyRejectionError,
+  SessionRejectionError,
+  SmartHostReplyError,
+} from "./smtp-error.ts";
+
+export {
+  ConfigError,
+  type ConfigIssue,
+  formatPath,
+  isConfigError,
+  StartupError,
+} from "./config-error.ts";
+export {
+  isMailbagError,
+  MailbagError,
+  PolicyRejectionError,
+  SessionRejectionError,
+  SmartHostReplyError,
+} from "./smtp-error.ts";
 
 /**
  * Every reply the gateway gives, by the stable code callers compare: the basic reply code and the
@@ -59,49 +79,6 @@ const REPLIES = {
 export type ErrorCode = keyof typeof REPLIES | "smart-host-reply";
 type CatalogueCode = keyof typeof REPLIES;
 
-export class MailbagError extends Error {
-  readonly code: ErrorCode;
-  readonly responseCode: number;
-  readonly enhancedCode: string;
-  readonly reason: string;
-
-  constructor(
-    code: ErrorCode,
-    responseCode: number,
-    enhancedCode: string,
-    reason: string,
-    options?: ErrorOptions,
-  ) {
-    super(`${enhancedCode} ${reason}`, options);
-    this.name = new.target.name;
-    this.code = code;
-    this.responseCode = responseCode;
-    this.enhancedCode = enhancedCode;
-    this.reason = reason;
-  }
-
-  /** 4xx: the sender (or the queue) should try again later. */
-  get transient(): boolean {
-    return this.responseCode >= 400 && this.responseCode < 500;
-  }
-
-  /** The full SMTP reply line, e.g. `550 <enhanced> Relaying denied`. */
-  get reply(): string {
-    return `${this.responseCode} ${this.message}`;
-  }
-}
-
-/** Whether `err` is a gateway SMTP error, from whichever bundle it was thrown (no instanceof). */
-export function isMailbagError(err: unknown): err is MailbagError {
-  const e = err as Partial<MailbagError> | null | undefined;
-  return (
-    typeof e?.code === "string" &&
-    typeof e.responseCode === "number" &&
-    typeof e.enhancedCode === "string" &&
-    typeof e.reason === "string"
-  );
-}
-
 /** The catalogue's reply for `code`, as constructor arguments of any MailbagError class. */
 const at = (code: CatalogueCode): [CatalogueCode, number, string] => [code, ...REPLIES[code]];
 
@@ -120,12 +97,6 @@ export class MessageTooLargeError extends MailbagError {
   }
 }
 
-/** A recipient, sender or message the policy refuses (relaying, unknown mailbox, loops...). */
-export class PolicyRejectionError extends MailbagError {}
-
-/** A reply about the SMTP session itself: parameters, authentication, connection limits. */
-export class SessionRejectionError extends MailbagError {}
-
 /** Malformed input from a client: an address, a header, a parameter. */
 export class SyntaxRejectionError extends MailbagError {
   constructor(reason: string) {
@@ -139,13 +110,6 @@ export class AddressError extends SyntaxRejectionError {
   constructor(input: string, reason: string) {
     super(`Invalid address <${input}>: ${reason}`);
     this.input = input;
-  }
-}
-
-/** Delivery ended with a reply from the peer; keeps the peer's own code and text. */
-export class SmartHostReplyError extends MailbagError {
-  constructor(responseCode: number, enhancedCode: string, reason: string) {
-    super("smart-host-reply", responseCode, enhancedCode, reason);
   }
 }
 
@@ -275,20 +239,6 @@ export function genericEnhancedCode(responseCode: number): string {
   return `${String(responseCode)[0]}.0.0`;
 }
 
-/**
- * The gateway cannot start as configured (a certificate that does not load, a port in use, an
- * invalid value in the environment). No SMTP condition: `mailbag` prints one line naming
- * `field` and exits with code 2.
- */
-export class StartupError extends Error {
-  readonly field: string;
-  constructor(field: string, reason: string, options?: ErrorOptions) {
-    super(`${field}: ${reason}`, options);
-    this.name = "StartupError";
-    this.field = field;
-  }
-}
-
 // ---- Delivery (issue 9): reports, retries, ESMTP passthrough. ----
 
 /**
@@ -337,55 +287,4 @@ export function enhancedCodeOf(reply: string): string {
   if (m?.[2]) return m[2];
   const cls = /^(\d)\d\d/.exec(reply.trim())?.[1] ?? "4";
   return `${cls}.0.0`;
-}
-
-// ---- Configuration: no SMTP condition. ----
-
-/** `a[0].b` style path, as printed in every config (and stored record) error. */
-export function formatPath(path: readonly PropertyKey[]): string {
-  return path.reduce<string>(
-    (acc, key) =>
-      typeof key === "number" ? `${acc}[${key}]` : acc ? `${acc}.${String(key)}` : String(key),
-    "",
-  );
-}
-
-/** One thing wrong with the configuration; `path` names the field, e.g. `postoffices[1].domain`. */
-export interface ConfigIssue {
-  readonly path: string;
-  readonly reason: string;
-}
-
-/**
- * Invalid configuration. Not an SMTP condition: the process refuses to start (exit code 2).
- * Carries every issue found at once; `path` and `reason` are the first one's.
- */
-export class ConfigError extends Error {
-  readonly code = "config-invalid";
-  readonly exitCode = 2;
-  readonly issues: readonly ConfigIssue[];
-  readonly path: string;
-  readonly reason: string;
-
-  constructor(path: string, reason: string);
-  constructor(issues: readonly ConfigIssue[]);
-  constructor(pathOrIssues: string | readonly ConfigIssue[], reason?: string) {
-    const issues =
-      typeof pathOrIssues === "string"
-        ? [{ path: pathOrIssues, reason: reason ?? "invalid" }]
-        : pathOrIssues.length > 0
-          ? pathOrIssues
-          : [{ path: "(root)", reason: "invalid configuration" }];
-    const lines = issues.map((i) => `${i.path}: ${i.reason}`);
-    super(lines.join("\n"));
-    this.name = "ConfigError";
-    this.issues = issues;
-    this.path = issues[0]?.path ?? "(root)";
-    this.reason = lines.join("\n");
-  }
-}
-
-/** Whether `err` is a ConfigError, from whichever bundle it was thrown. */
-export function isConfigError(err: unknown): err is ConfigError {
-  return (err as { code?: unknown } | null | undefined)?.code === "config-invalid";
 }
