@@ -5,7 +5,7 @@
  */
 
 import { buildAddressMap } from "../core/address-map.ts";
-import { formatQueueTable, queueTotals } from "../core/mailq.ts";
+import { queueTotals } from "../core/mailq.ts";
 import { createAwsClients } from "../functions/shared/aws.ts";
 import { type Mailq, mailq, snapshot } from "../functions/shared/mailq-store.ts";
 import { backendSettings, UsageError } from "./common.ts";
@@ -18,6 +18,7 @@ import {
   type CommandHelp,
   parseCommand,
 } from "./help.ts";
+import { formatQueueTable } from "./mailq-text.ts";
 
 /** The options every command on a running network shares: config and backend. */
 export const OPS_OPTIONS = { ...CONFIG_OPTION, ...BACKEND_OPTIONS } as const;

@@ -4,7 +4,7 @@
  */
 import { queuedReply } from "../core/errors.ts";
 import { idTime, newMessageId } from "../core/ids.ts";
-import { formatMessage, type MessageRecords, messageState } from "../core/mailq.ts";
+import { type MessageRecords, messageState } from "../core/mailq.ts";
 import {
   allDeadLetters,
   type Mailq,
@@ -13,6 +13,7 @@ import {
 } from "../functions/shared/mailq-store.ts";
 import { UsageError } from "./common.ts";
 import { type CommandHelp, parseCommand } from "./help.ts";
+import { formatMessage } from "./mailq-text.ts";
 import { connect, OPS_ENV, OPS_OPTIONS } from "./queue.ts";
 
 /** Every message id of the network starting with `prefix` (case-insensitive), per gateway. */

@@ -166,7 +166,7 @@ export async function start(argv: string[]): Promise<number> {
   process.stdout.write(`mailbag: smart host ${smartHost}\n`);
   // Like Postfix's startup log, but what an admin wants first: mail left from the last run.
   try {
-    const { waitingSummary } = await import("../core/mailq.ts");
+    const { waitingSummary } = await import("./mailq-text.ts");
     const { mailq, snapshot } = await import("../functions/shared/mailq-store.ts");
     const q = mailq(runtime.map, runtime.clients);
     process.stdout.write(`mailbag: ${waitingSummary((await snapshot(q)).rows, new Date())}\n`);

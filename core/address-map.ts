@@ -12,8 +12,8 @@ import {
   specificity,
 } from "./address-space.ts";
 import { gatewayCapabilities } from "./capabilities.ts";
+import { networkMatcher } from "./cidr.ts";
 import type { Config, Gateway, Postoffice } from "./config.ts";
-import { networkMatcher } from "./config.ts";
 import { servingGateways } from "./config-rules.ts";
 
 /** An address space ready to match: its pattern parsed, the gateways that use it resolved. */

@@ -4,16 +4,16 @@
  * The same file drives `mailbag start`, the Lambda functions (as the published directory) and
  * the CDK app.
  */
-import { BlockList, isIP } from "node:net";
+import { isIP } from "node:net";
 import { z } from "zod";
 import { MS_MAIL_NAME, MS_MAIL_NAME_RULE, parseNativeAddress } from "./address.ts";
 import { parseSpacePattern } from "./address-space.ts";
+import { parseCidr } from "./cidr.ts";
 import { awsSection } from "./config-aws.ts";
 import { deliverySection } from "./config-delivery.ts";
 import { authSection, limitsSection, tlsSection } from "./config-ingress.ts";
 import { checkReferences } from "./config-rules.ts";
 import { ConfigError, formatPath } from "./errors.ts";
-import { jsonErrorPosition } from "./json-position.ts";
 
 /** MS Mail network, postoffice and mailbox names: up to 10 characters (docs/routing.md#addresses). */
 const msMailName = z
@@ -275,41 +275,4 @@ export function parseConfig(input: unknown, env: ConfigEnv = {}): Config {
     config.smartHost = { url: url.data };
   }
   return config;
-}
-
-/** Parses `a.b.c.d/n` or `x::y/n` into a BlockList-ready form, or undefined if invalid. */
-export function parseCidr(
-  s: string,
-): { address: string; prefix: number; family: "ipv4" | "ipv6" } | undefined {
-  const m = /^([^/]+)\/(\d{1,3})$/.exec(s);
-  if (!m?.[1] || !m[2]) return undefined;
-  const version = isIP(m[1]);
-  const prefix = Number(m[2]);
-  if (version === 0 || prefix > (version === 4 ? 32 : 128)) return undefined;
-  return { address: m[1], prefix, family: version === 4 ? "ipv4" : "ipv6" };
-}
-
-/** A matcher for a list of CIDR blocks; IPv4-mapped IPv6 client addresses match IPv4 blocks. */
-export function networkMatcher(cidrs: readonly string[]): (ip: string) => boolean {
-  const list = new BlockList();
-  for (const c of cidrs) {
-    const parsed = parseCidr(c);
-    if (parsed) list.addSubnet(parsed.address, parsed.prefix, parsed.family);
-  }
-  return (ip) => {
-    const v4 = ip.startsWith("::ffff:") && isIP(ip.slice(7)) === 4 ? ip.slice(7) : ip;
-    const version = isIP(v4);
-    return version !== 0 && list.check(v4, version === 4 ? "ipv4" : "ipv6");
-  };
-}
-
-/** A config text that is not JSON: the parser's complaint with its line and column. */
-export function jsonSyntaxError(where: string, text: string, err: unknown): ConfigError {
-  const at = jsonErrorPosition(text);
-  if (!at) return new ConfigError(where, `not valid JSON: ${(err as Error).message}`);
-  const found = at.offset < text.length ? JSON.stringify(text.charAt(at.offset)) : "end of file";
-  return new ConfigError(
-    where,
-    `not valid JSON at line ${at.line}, column ${at.column}: unexpected ${found}`,
-  );
 }

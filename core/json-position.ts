@@ -3,6 +3,7 @@
  * but, for most errors, not where ("Unexpected token ','"). A scanner of the RFC 8259 grammar
  * that stops at the first offending character (https://www.rfc-editor.org/rfc/rfc8259).
  */
+import { ConfigError } from "./config-error.ts";
 
 export interface JsonPosition {
   readonly offset: number;
@@ -108,4 +109,15 @@ export function jsonErrorPosition(text: string): JsonPosition | undefined {
     const column = at - (before.lastIndexOf("\n") + 1) + 1;
     return { offset: at, line, column };
   }
+}
+
+/** A config text that is not JSON: the parser's complaint with its line and column. */
+export function jsonSyntaxError(where: string, text: string, err: unknown): ConfigError {
+  const at = jsonErrorPosition(text);
+  if (!at) return new ConfigError(where, `not valid JSON: ${(err as Error).message}`);
+  const found = at.offset < text.length ? JSON.stringify(text.charAt(at.offset)) : "end of file";
+  return new ConfigError(
+    where,
+    `not valid JSON at line ${at.line}, column ${at.column}: unexpected ${found}`,
+  );
 }

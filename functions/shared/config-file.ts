@@ -8,8 +8,9 @@
 import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import type { S3Client } from "@aws-sdk/client-s3";
-import { type Config, type ConfigEnv, jsonSyntaxError, parseConfig } from "../../core/config.ts";
+import { type Config, type ConfigEnv, parseConfig } from "../../core/config.ts";
 import { ConfigError } from "../../core/errors.ts";
+import { jsonSyntaxError } from "../../core/json-position.ts";
 import { DIRECTORY_ENV, fetchDirectory } from "./directory.ts";
 
 export const DEFAULT_CONFIG_FILE = "mailbag.config.json";
