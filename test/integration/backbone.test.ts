@@ -6,54 +6,37 @@
  */
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
-import { after, before, describe, test } from "node:test";
+import { describe, test } from "node:test";
 import { ListObjectsV2Command } from "@aws-sdk/client-s3";
 import { type DeliveryStatus, parseEnvelope, parseStatus } from "../../core/envelope.ts";
 import { gatewayResources, keys } from "../../core/names.ts";
 import { send, sendMany } from "../helpers/client.ts";
-import {
-  type Backend,
-  startBackend,
-  startTestNetwork,
-  type TestNetwork,
-  uniquePrefix,
-} from "../helpers/network.ts";
+import { uniquePrefix } from "../helpers/network.ts";
 import { config } from "../helpers/routing-fixtures.ts";
-import { type Sink, startSink, waitUntil } from "../helpers/sink.ts";
+import { waitUntil } from "../helpers/sink.ts";
+import { gatewaySuite } from "../helpers/suite.ts";
 
-let backend: Backend;
-let sink: Sink;
-let net: TestNetwork;
-
-before(async () => {
-  backend = await startBackend();
-  sink = await startSink();
-  const c = config("examples/backbone.json", (raw) => {
-    raw.prefix = uniquePrefix();
-    raw.smartHost = { url: sink.url };
-    raw.queues = { visibilityTimeoutSeconds: 2, maxReceiveCount: 50 };
-    // The misconfiguration: each site believes the other reaches partner.test.
-    raw.addressSpaces?.push(
-      { pattern: "*.partner.test", gateway: "GW-B", from: ["GW-A"] },
-      { pattern: "*.partner.test", gateway: "GW-A", from: ["GW-B"] },
-    );
-  });
-  net = await startTestNetwork(c, backend.endpoint);
-});
-
-after(async () => {
-  await net?.stop();
-  await sink?.close();
-  await backend?.stop();
+const suite = gatewaySuite({
+  config: (smartHostUrl) =>
+    config("examples/backbone.json", (raw) => {
+      raw.prefix = uniquePrefix();
+      raw.smartHost = { url: smartHostUrl };
+      raw.queues = { visibilityTimeoutSeconds: 2, maxReceiveCount: 50 };
+      // The misconfiguration: each site believes the other reaches partner.test.
+      raw.addressSpaces?.push(
+        { pattern: "*.partner.test", gateway: "GW-B", from: ["GW-A"] },
+        { pattern: "*.partner.test", gateway: "GW-A", from: ["GW-B"] },
+      );
+    }),
 });
 
 /** Keys under `prefix` in a gateway's bucket, in key (= acceptance) order. */
 async function list(gateway: string, prefix: string): Promise<string[]> {
-  const bucket = gatewayResources(net.runtime.config.prefix, gateway).bucket;
+  const bucket = gatewayResources(suite.gw.runtime.config.prefix, gateway).bucket;
   const out: string[] = [];
   let token: string | undefined;
   do {
-    const page = await net.clients.s3.send(
+    const page = await suite.gw.clients.s3.send(
       new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ContinuationToken: token }),
     );
     out.push(...(page.Contents ?? []).map((o) => o.Key ?? ""));
@@ -67,7 +50,7 @@ async function acceptedFor(gateway: string, rcpt: string): Promise<string[]> {
   const ids: string[] = [];
   for (const key of await list(gateway, "messages/")) {
     if (!key.endsWith(".envelope.json")) continue;
-    const envelope = parseEnvelope(JSON.parse((await net.object(key, gateway)) ?? "null"));
+    const envelope = parseEnvelope(JSON.parse((await suite.gw.object(key, gateway)) ?? "null"));
     if (envelope.rcptTo.includes(rcpt)) ids.push(envelope.id);
   }
   return ids;
@@ -81,7 +64,7 @@ describe("backbone over SMTP between two sites", () => {
     const run = randomBytes(3).toString("hex");
     const subjects = Array.from({ length: 8 }, (_, i) => `bb-${run}-${i}`);
     const replies = await sendMany(
-      net.port("GW-A"),
+      suite.gw.port("GW-A"),
       subjects.map((s) => ({
         from: "jdoe@po1.company.test",
         to: "jsmith@po2.company.test",
@@ -93,7 +76,7 @@ describe("backbone over SMTP between two sites", () => {
       const found: string[] = [];
       for (const key of await list("GW-B", "inbound/PO2/")) {
         if (!key.endsWith(".eml")) continue;
-        const text = (await net.object(key, "GW-B")) ?? "";
+        const text = (await suite.gw.object(key, "GW-B")) ?? "";
         const subject = /^Subject: (bb-\S+)/m.exec(text)?.[1];
         if (subject?.startsWith(`bb-${run}-`)) found.push(subject);
       }
@@ -111,8 +94,8 @@ describe("backbone over SMTP between two sites", () => {
     );
 
     const first = (await list("GW-B", "inbound/PO2/")).find((k) => k.endsWith(".eml")) ?? "";
-    const text = (await net.object(first, "GW-B")) ?? "";
-    const prefix = net.runtime.config.prefix;
+    const text = (await suite.gw.object(first, "GW-B")) ?? "";
+    const prefix = suite.gw.runtime.config.prefix;
     const trace = [...text.matchAll(/^(Received: .*\r\n(\t.*\r\n)*|Mailbag-Trace: .*)/gm)].map(
       (m) => /Mailbag Gateway (\S+)\)|Mailbag-Trace: (\S+);/.exec(m[0])?.slice(1).find(Boolean),
     );
@@ -122,20 +105,20 @@ describe("backbone over SMTP between two sites", () => {
       "crossed GW-A, then GW-B",
     );
     const envelope = parseEnvelope(
-      JSON.parse((await net.object(first.replace(/\.eml$/, ".envelope.json"), "GW-B")) ?? ""),
+      JSON.parse((await suite.gw.object(first.replace(/\.eml$/, ".envelope.json"), "GW-B")) ?? ""),
     );
     assert.deepEqual(
       [envelope.mailFrom, envelope.rcptTo],
       ["jdoe@po1.company.test", ["jsmith@po2.company.test"]],
     );
     assert.deepEqual(await list("GW-A", "inbound/"), [], "nothing for PO2 stays at GW-A");
-    assert.equal(sink.messages.length, 0, "the smart host is not involved");
+    assert.equal(suite.smartHost.messages.length, 0, "the smart host is not involved");
   });
 
   test("PO2 → PO1: the reverse route, from GW-B to PO1's inbound mailbag at GW-A", async () => {
     const subject = `rev-${randomBytes(3).toString("hex")}`;
     const r = await send({
-      port: net.port("GW-B"),
+      port: suite.gw.port("GW-B"),
       from: "jsmith@po2.company.test",
       to: "jdoe@po1.company.test",
       raw: message("jsmith@po2.company.test", "jdoe@po1.company.test", subject),
@@ -145,7 +128,7 @@ describe("backbone over SMTP between two sites", () => {
       for (const key of await list("GW-A", "inbound/PO1/")) {
         if (
           key.endsWith(".eml") &&
-          (await net.object(key, "GW-A"))?.includes(`Subject: ${subject}\r\n`)
+          (await suite.gw.object(key, "GW-A"))?.includes(`Subject: ${subject}\r\n`)
         )
           return key;
       }
@@ -162,7 +145,7 @@ describe("backbone over SMTP between two sites", () => {
 describe("RCPT uses the same decision", () => {
   test("refusals keep their code: bad mailbox name 553 5.1.3, relaying 550 5.7.1", async () => {
     const bad = await send({
-      port: net.port("GW-B"),
+      port: suite.gw.port("GW-B"),
       from: "x@outside.test",
       to: "john.smith@po2.company.test",
       raw: message("x@outside.test", "john.smith@po2.company.test", "bad"),
@@ -172,7 +155,7 @@ describe("RCPT uses the same decision", () => {
       /^553 5\.1\.3 <john\.smith@po2\.company\.test>: 'john\.smith' is neither/,
     );
     const relay = await send({
-      port: net.port("GW-B"),
+      port: suite.gw.port("GW-B"),
       from: "x@outside.test",
       to: "jdoe@po1.company.test",
       raw: message("x@outside.test", "jdoe@po1.company.test", "relay"),
@@ -185,14 +168,14 @@ describe("route loop between two misconfigured gateways", () => {
   test("the message comes back to GW-A, which refuses it 554 5.4.6: stopped, not circulated", async () => {
     const rcpt = `loop-${randomBytes(3).toString("hex")}@mail.partner.test`;
     const r = await send({
-      port: net.port("GW-A"),
+      port: suite.gw.port("GW-A"),
       from: "jdoe@po1.company.test",
       to: rcpt,
       raw: message("jdoe@po1.company.test", rcpt, "loop"),
     });
     assert.equal(r.code, 250, r.reply);
     const statusAt = async (gateway: string, id: string): Promise<DeliveryStatus | undefined> => {
-      const text = await net.object(keys.status(id), gateway);
+      const text = await suite.gw.object(keys.status(id), gateway);
       return text === undefined ? undefined : parseStatus(JSON.parse(text));
     };
     // GW-A carried it to GW-B; GW-B carried it back to GW-A, whose ingress refused it.
@@ -222,6 +205,6 @@ describe("route loop between two misconfigured gateways", () => {
     await new Promise((resolve) => setTimeout(resolve, 2_500));
     assert.equal((await acceptedFor("GW-A", rcpt)).length, 1);
     assert.equal((await acceptedFor("GW-B", rcpt)).length, 1);
-    assert.equal(sink.messages.length, 0);
+    assert.equal(suite.smartHost.messages.length, 0);
   });
 });

@@ -12,16 +12,10 @@ import { type DeliveryStatus, parseStatus } from "../../core/envelope.ts";
 import { newMessageId } from "../../core/ids.ts";
 import { gatewayResources, keys } from "../../core/names.ts";
 import { dialog, send, sendMany } from "../helpers/client.ts";
-import {
-  type Backend,
-  startBackend,
-  startTestNetwork,
-  type TestNetwork,
-  testConfig,
-} from "../helpers/network.ts";
-import { startProxy, type TcpProxy } from "../helpers/proxy.ts";
+import { startTestNetwork, type TestNetwork, testConfig } from "../helpers/network.ts";
 import { parseReport } from "../helpers/report.ts";
 import { type Sink, type SunkMessage, startSink, waitUntil } from "../helpers/sink.ts";
+import { gatewaySuite } from "../helpers/suite.ts";
 
 /**
  * LocalStack answers a queue or bucket call in tens to hundreds of milliseconds where the
@@ -33,28 +27,8 @@ const PATIENCE = process.env.MAILBAG_TEST_BACKEND === "endpoint" ? 4 : 1;
 /** How long the smart host is down in the outage test (the issue asks for 30 s). */
 const OUTAGE_MS = Number(process.env.MAILBAG_TEST_OUTAGE_SECONDS ?? 30) * 1000;
 
-let backend: Backend;
-let sink: Sink;
-/** Between the gateway and the smart host: `down()` is "the smart host is unreachable". */
-let smartHost: TcpProxy;
-let gw: TestNetwork;
-
-before(async () => {
-  backend = await startBackend();
-  sink = await startSink();
-  smartHost = await startProxy(new URL(sink.url.replace("smtp:", "http:")));
-  gw = await startTestNetwork(
-    testConfig(smartHost.endpoint.replace("http:", "smtp:")),
-    backend.endpoint,
-  );
-});
-
-after(async () => {
-  await gw?.stop();
-  await smartHost?.close();
-  await sink?.close();
-  await backend?.stop();
-});
+/** `suite.smartHostLink.down()`: "the smart host is unreachable" (a proxy in between). */
+const suite = gatewaySuite({ smartHostLink: true });
 
 function marked(marker: string, from = "jsmith@hq.company.test"): Buffer {
   return Buffer.from(
@@ -63,7 +37,7 @@ function marked(marker: string, from = "jsmith@hq.company.test"): Buffer {
   );
 }
 const withMarker = (marker: string) => (m: SunkMessage) => m.raw.includes(`Subject: ${marker}\r\n`);
-const atSink = (marker: string) => sink.messages.filter(withMarker(marker));
+const atSink = (marker: string) => suite.smartHost.messages.filter(withMarker(marker));
 
 async function status(net: TestNetwork, id: string): Promise<DeliveryStatus | undefined> {
   const text = await net.object(keys.status(id));
@@ -103,7 +77,7 @@ async function eventually<T>(
 
 describe("bounces (RFC 3464)", () => {
   test("550 5.1.1 at the smart host: ok delivered, a bounce with the reply lies in HQ's inbound mailbag", async () => {
-    sink.behaviour = {
+    suite.smartHost.behaviour = {
       rcpt: (a) =>
         a === "nobody@partner.test"
           ? [550, "5.1.1 <nobody@partner.test>: User unknown"]
@@ -111,7 +85,7 @@ describe("bounces (RFC 3464)", () => {
     };
     try {
       const r = await send({
-        port: gw.port(),
+        port: suite.gw.port(),
         from: "jsmith@hq.company.test",
         to: ["nobody@partner.test", "ok@partner.test"],
         raw: marked("bounce-550"),
@@ -124,12 +98,14 @@ describe("bounces (RFC 3464)", () => {
         () => "ok delivered",
       );
       assert.deepEqual(atSink("bounce-550")[0]?.rcptTo, ["ok@partner.test"]);
-      const dsnId = await reportOf(gw, id, "nobody@partner.test");
+      const dsnId = await reportOf(suite.gw, id, "nobody@partner.test");
       const raw = await eventually(
-        () => gw.object(keys.inbound("HQ", dsnId)),
+        () => suite.gw.object(keys.inbound("HQ", dsnId)),
         "bounce in HQ's inbound mailbag",
       );
-      const envelope = JSON.parse((await gw.object(keys.inboundEnvelope("HQ", dsnId))) ?? "{}");
+      const envelope = JSON.parse(
+        (await suite.gw.object(keys.inboundEnvelope("HQ", dsnId))) ?? "{}",
+      );
       assert.equal(envelope.mailFrom, "", "null reverse-path");
       assert.deepEqual(envelope.rcptTo, ["jsmith@hq.company.test"]);
       const { mail, blocks } = await parseReport(raw);
@@ -148,16 +124,16 @@ describe("bounces (RFC 3464)", () => {
       const headers = mail.attachments.find((a) => a.contentType === "text/rfc822-headers");
       assert.match(headers?.content.toString() ?? "", /Subject: bounce-550/);
     } finally {
-      sink.behaviour = {};
+      suite.smartHost.behaviour = {};
     }
   });
 
   test("NOTIFY=NEVER and a null sender get no bounce", async () => {
-    sink.behaviour = {
+    suite.smartHost.behaviour = {
       rcpt: (a) => (a.startsWith("nobody") ? [550, "5.1.1 No such user"] : undefined),
     };
     try {
-      const replies = await dialog(gw.port(), [
+      const replies = await dialog(suite.gw.port(), [
         "EHLO client.test",
         "MAIL FROM:<jsmith@hq.company.test>",
         "RCPT TO:<nobody@partner.test> NOTIFY=NEVER",
@@ -169,30 +145,36 @@ describe("bounces (RFC 3464)", () => {
       const never = /queued as (\S+)/.exec(replies[5] ?? "")?.[1] ?? "";
       assert.ok(never, replies.join("\n"));
       const nullSender = await send({
-        port: gw.port(),
+        port: suite.gw.port(),
         from: "",
         to: "nobody@partner.test",
         raw: marked("null-sender"),
       });
       assert.equal(nullSender.ok, true, nullSender.reply);
-      assert.equal(await reportOf(gw, never, "nobody@partner.test"), "notify");
-      assert.equal(await reportOf(gw, nullSender.id ?? "", "nobody@partner.test"), "null-sender");
+      assert.equal(await reportOf(suite.gw, never, "nobody@partner.test"), "notify");
+      assert.equal(
+        await reportOf(suite.gw, nullSender.id ?? "", "nobody@partner.test"),
+        "null-sender",
+      );
     } finally {
-      sink.behaviour = {};
+      suite.smartHost.behaviour = {};
     }
   });
 
   test("NOTIFY=SUCCESS and a next hop without DSN: a 'relayed' report", async () => {
     const replies = await transaction(
-      gw.port(),
+      suite.gw.port(),
       "ENVID=relay-1",
       ["<ok@partner.test> NOTIFY=SUCCESS"],
       "esmtp-relayed",
     );
     const id = queuedId(replies);
     assert.ok(id, replies.join("\n"));
-    const dsnId = await reportOf(gw, id, "ok@partner.test");
-    const raw = await eventually(() => gw.object(keys.inbound("HQ", dsnId)), "relayed report");
+    const dsnId = await reportOf(suite.gw, id, "ok@partner.test");
+    const raw = await eventually(
+      () => suite.gw.object(keys.inbound("HQ", dsnId)),
+      "relayed report",
+    );
     const { blocks } = await parseReport(raw);
     assert.equal(blocks[0]?.["Original-Envelope-Id"], "relay-1");
     assert.equal(blocks[1]?.Action, "relayed");
@@ -200,7 +182,7 @@ describe("bounces (RFC 3464)", () => {
   });
 
   test("a 5.6.7 for a UTF-8 address without SMTPUTF8 (553 at RCPT)", async () => {
-    const replies = await dialog(gw.port(), [
+    const replies = await dialog(suite.gw.port(), [
       "EHLO client.test",
       "MAIL FROM:<jsmith@hq.company.test>",
       "RCPT TO:<jörg@partner.test>",
@@ -215,7 +197,7 @@ describe("order without stalling", () => {
     let deferring = true;
     const refusedAt: number[] = [];
     const arrivals = new Map<string, number>();
-    sink.behaviour = {
+    suite.smartHost.behaviour = {
       data: (m) => {
         const marker = /Subject: (behind-\d+)/.exec(m.raw.toString())?.[1];
         if (marker) arrivals.set(marker, Date.now());
@@ -228,9 +210,9 @@ describe("order without stalling", () => {
       },
     };
     try {
-      const before = sink.messages.length;
+      const before = suite.smartHost.messages.length;
       const markers = Array.from({ length: 50 }, (_, i) => `behind-${String(i).padStart(2, "0")}`);
-      const replies = await sendMany(gw.port(), [
+      const replies = await sendMany(suite.gw.port(), [
         { from: "jsmith@hq.company.test", to: "slow@partner.test", raw: marked("deferred-one") },
         ...markers.map((m) => ({
           from: "jsmith@hq.company.test",
@@ -249,7 +231,7 @@ describe("order without stalling", () => {
       assert.ok(firstRefusal > 0, "the deferred message was tried first");
       assert.equal(atSink("deferred-one").length, 0, "the deferred one has not arrived yet");
       // The 50 were accepted in order behind it and are delivered in order regardless.
-      const order = sink.messages
+      const order = suite.smartHost.messages
         .slice(before)
         .map((m) => /Subject: (behind-\d+)/.exec(m.raw.toString())?.[1])
         .filter((m) => m !== undefined);
@@ -266,21 +248,21 @@ describe("order without stalling", () => {
         30_000 * PATIENCE,
         () => "deferred message delivered once accepted",
       );
-      const s = await status(gw, replies[0]?.id ?? "");
+      const s = await status(suite.gw, replies[0]?.id ?? "");
       assert.equal(s?.recipients["slow@partner.test"]?.state, "delivered");
     } finally {
-      sink.behaviour = {};
+      suite.smartHost.behaviour = {};
     }
   });
 
   test(`smart host down ${OUTAGE_MS / 1000} s, then up: everything arrives in the original order`, async () => {
-    const before = sink.messages.length;
-    smartHost.down();
+    const before = suite.smartHost.messages.length;
+    suite.smartHostLink.down();
     const markers = Array.from({ length: 10 }, (_, i) => `outage-${String(i).padStart(2, "0")}`);
     const downAt = Date.now();
     try {
       const replies = await sendMany(
-        gw.port(),
+        suite.gw.port(),
         markers.map((m) => ({
           from: "jsmith@hq.company.test",
           to: "someone@partner.test",
@@ -291,8 +273,8 @@ describe("order without stalling", () => {
       // The head of the line was tried and is held (on a slow backend this may take a while).
       await waitUntil(
         async () =>
-          (await status(gw, replies[0]?.id ?? ""))?.recipients["someone@partner.test"]?.state ===
-          "deferred",
+          (await status(suite.gw, replies[0]?.id ?? ""))?.recipients["someone@partner.test"]
+            ?.state === "deferred",
         OUTAGE_MS + 20_000 * PATIENCE,
         () => "first attempt deferred while the smart host is down",
       );
@@ -303,14 +285,14 @@ describe("order without stalling", () => {
         "nothing delivered while the smart host is down",
       );
     } finally {
-      smartHost.up();
+      suite.smartHostLink.up();
     }
     await waitUntil(
       () => markers.every((m) => atSink(m).length === 1),
       60_000 * PATIENCE,
       () => "all delivered after the outage",
     );
-    const order = sink.messages
+    const order = suite.smartHost.messages
       .slice(before)
       .map((m) => /Subject: (outage-\d+)/.exec(m.raw.toString())?.[1]);
     assert.deepEqual(order, markers);
@@ -320,8 +302,8 @@ describe("order without stalling", () => {
 describe("nothing silent", () => {
   test("a poison job goes to the dead-letter queue with one error log line naming the mail id", async () => {
     const id = newMessageId();
-    const names = gatewayResources(gw.runtime.config.prefix, "GW1");
-    const sqs = gw.clients.sqs;
+    const names = gatewayResources(suite.gw.runtime.config.prefix, "GW1");
+    const sqs = suite.gw.clients.sqs;
     const url = async (name: string) =>
       (await import("../../functions/shared/sqs-queue.ts")).queueUrlResolver(sqs)(name);
     const lines: string[] = [];
@@ -376,7 +358,7 @@ describe("nothing silent", () => {
       assert.equal(event.id, id);
       assert.equal(event.queue, names.deadLetterQueues.deliver);
       assert.match(event.reason, /malformed envelope/);
-      const s = await status(gw, id);
+      const s = await status(suite.gw, id);
       assert.equal(s?.deadLetter?.queue, names.deadLetterQueues.deliver);
     } finally {
       process.stderr.write = write;
@@ -401,7 +383,7 @@ describe("queue lifetime and refusals at routing", () => {
     const config = testConfig(lifetimeSink.url, changed);
     // The ingress runs on a directory where HQ accepts any mailbox; the router and delivery on
     // one where HQ lists its mailboxes (a mailbox deleted while mail for it was queued).
-    ingressOnly = await startTestNetwork(config, backend.endpoint, {
+    ingressOnly = await startTestNetwork(config, suite.backend.endpoint, {
       route: false,
       deliver: false,
     });
@@ -409,7 +391,7 @@ describe("queue lifetime and refusals at routing", () => {
     const hq = listed.postoffices.find((p) => p.id === "HQ");
     assert.ok(hq);
     Object.assign(hq, { unknownMailbox: "listed", mailboxes: ["JSMITH"] });
-    short = await startTestNetwork(listed, backend.endpoint, { ingress: false });
+    short = await startTestNetwork(listed, suite.backend.endpoint, { ingress: false });
   });
 
   after(async () => {
@@ -469,7 +451,7 @@ async function withNetwork(
   run: (net: TestNetwork, sink: Sink) => Promise<void>,
 ): Promise<void> {
   const s = await startSink({}, sinkOptions);
-  const net = await startTestNetwork(testConfig(s.url), backend.endpoint);
+  const net = await startTestNetwork(testConfig(s.url), suite.backend.endpoint);
   try {
     await run(net, s);
   } finally {

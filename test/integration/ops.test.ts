@@ -5,11 +5,7 @@
  * dead-lettered message back and it is delivered exactly once; `delete` removes it everywhere.
  */
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
-import { mkdtempSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { after, before, describe, test } from "node:test";
+import { describe, test } from "node:test";
 import {
   ChangeMessageVisibilityCommand,
   DeleteMessageCommand,
@@ -21,64 +17,26 @@ import {
 import type { Config } from "../../core/config.ts";
 import { gatewayResources, keys } from "../../core/names.ts";
 import { send } from "../helpers/client.ts";
-import {
-  type Backend,
-  startBackend,
-  startTestNetwork,
-  type TestNetwork,
-  testConfig,
-} from "../helpers/network.ts";
+import type { startTestNetwork, TestNetwork } from "../helpers/network.ts";
+import { testConfig } from "../helpers/network.ts";
 import { startSink, waitUntil } from "../helpers/sink.ts";
+import { gatewaySuite, runMailbag, writeConfigFile } from "../helpers/suite.ts";
 
-const CLI = new URL("../../cli/mailbag.ts", import.meta.url).pathname;
-
-let backend: Backend;
-const stops: (() => Promise<void>)[] = [];
-
-before(async () => {
-  backend = await startBackend();
-});
-after(async () => {
-  for (const stop of stops.reverse()) await stop();
-  await backend?.stop();
-});
+const suite = gatewaySuite({ network: false });
 
 /** The config as a file the CLI reads. */
-function configFile(config: Config): string {
-  const file = join(mkdtempSync(join(tmpdir(), "mailbag-ops-")), "mailbag.config.json");
-  writeFileSync(file, JSON.stringify(config));
-  return file;
-}
+const configFile = (config: Config) => writeConfigFile(config, "mailbag-ops");
 
-function mailbag(
-  file: string,
-  ...args: string[]
-): Promise<{ status: number; out: string; err: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args, "-c", file, "--backend", "endpoint"], {
-      env: { ...process.env, AWS_ENDPOINT_URL: backend.endpoint, MAILBAG_LOG: "silent" },
-    });
-    let out = "";
-    let err = "";
-    child.stdout.on("data", (d) => {
-      out += d;
-    });
-    child.stderr.on("data", (d) => {
-      err += d;
-    });
-    child.once("error", reject);
-    child.once("close", (status) => resolve({ status: status ?? -1, out, err }));
+const mailbag = (file: string, ...args: string[]) =>
+  runMailbag(suite.backend.endpoint, [...args, "-c", file, "--backend", "endpoint"], {
+    MAILBAG_LOG: "silent",
   });
-}
 
 const message = (subject: string) =>
   Buffer.from(`From: jsmith@hq.company.test\r\nSubject: ${subject}\r\n\r\n${subject}\r\n`);
 
-async function network(config: Config, parts?: Parameters<typeof startTestNetwork>[2]) {
-  const gw = await startTestNetwork(config, backend.endpoint, parts);
-  stops.push(() => gw.stop());
-  return gw;
-}
+const network = (config: Config, parts?: Parameters<typeof startTestNetwork>[2]) =>
+  suite.startNetwork(config, parts);
 
 async function accept(gw: TestNetwork, subject: string, to: string[]): Promise<string> {
   const r = await send({
@@ -97,7 +55,7 @@ describe("mailbag show", () => {
     const sink = await startSink({
       rcpt: (a) => (a.startsWith("nobody@") ? [550, "5.1.1 no such user here"] : undefined),
     });
-    stops.push(() => sink.close());
+    suite.stopLater(() => sink.close());
     const config = testConfig(sink.url);
     const gw = await network(config);
     const id = await accept(gw, "show-me", ["someone@partner.test", "nobody@partner.test"]);
@@ -172,7 +130,7 @@ describe("mailbag queue and flush", () => {
       },
     });
     await new Promise<void>((resolve) => server.listen(port, "127.0.0.1", resolve));
-    stops.push(() => new Promise((resolve) => server.close(() => resolve())));
+    suite.stopLater(() => new Promise((resolve) => server.close(() => resolve())));
     const f = await mailbag(file, "flush");
     assert.equal(f.status, 0, f.err);
     assert.match(f.out, new RegExp(`${id}: 1 recipient\\(s\\) to the smart host, retried now`));
@@ -192,7 +150,7 @@ describe("mailbag queue and flush", () => {
 describe("mailbag redrive and delete", () => {
   test("a dead-lettered message comes back and is delivered once; a deleted one never", async () => {
     const sink = await startSink();
-    stops.push(() => sink.close());
+    suite.stopLater(() => sink.close());
     const config = testConfig(sink.url);
     const file = configFile(config);
     // Accept and route only: the delivery jobs wait in the delivery queue.

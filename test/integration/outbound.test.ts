@@ -5,58 +5,40 @@
  * intake polls (no S3 event notifications).
  */
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { after, before, describe, test } from "node:test";
+import { describe, test } from "node:test";
 import { PutObjectCommand } from "@aws-sdk/client-s3";
 import { gatewayResources, keys } from "../../core/names.ts";
-import {
-  type Backend,
-  startBackend,
-  startTestNetwork,
-  type TestNetwork,
-  testConfig,
-} from "../helpers/network.ts";
 import { subjectOf, withoutTrace } from "../helpers/postoffice.ts";
-import { type Sink, startSink, waitUntil } from "../helpers/sink.ts";
+import { waitUntil } from "../helpers/sink.ts";
+import { gatewaySuite, runMailbag } from "../helpers/suite.ts";
 
-let backend: Backend;
-let smartHost: Sink;
-let gw: TestNetwork;
-let bucket: string;
-let configFile: string;
 const dir = mkdtempSync(join(tmpdir(), "mailbag-submit-"));
-const CLI = new URL("../../cli/mailbag.ts", import.meta.url).pathname;
 
-before(async () => {
-  backend = await startBackend();
-  smartHost = await startSink();
-  const config = testConfig(smartHost.url, (c) => {
+const suite = gatewaySuite({
+  change: (c) => {
     c.limits = { maxMessageBytes: 64 * 1024 };
-  });
-  bucket = gatewayResources(config.prefix, "GW1").bucket;
-  configFile = join(dir, "mailbag.config.json");
-  writeFileSync(configFile, JSON.stringify(config));
-  gw = await startTestNetwork(config, backend.endpoint);
-});
-
-after(async () => {
-  await gw?.stop();
-  await smartHost?.close();
-  await backend?.stop();
+  },
+  configFile: (config) => config,
 });
 
 const put = (key: string, body: string | Buffer) =>
-  gw.clients.s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body }));
+  suite.gw.clients.s3.send(
+    new PutObjectCommand({
+      Bucket: gatewayResources(suite.config.prefix, "GW1").bucket,
+      Key: key,
+      Body: body,
+    }),
+  );
 
 const atSmartHost = (subject: string) =>
-  smartHost.messages.filter((m) => subjectOf(m.raw) === subject);
+  suite.smartHost.messages.filter((m) => subjectOf(m.raw) === subject);
 
 const gone = (key: string) =>
   waitUntil(
-    async () => (await gw.object(key)) === undefined,
+    async () => (await suite.gw.object(key)) === undefined,
     15_000,
     () => `${key} taken away`,
   );
@@ -108,7 +90,7 @@ describe("outbound mailbag", () => {
     assert.equal(m?.mailFrom, "batch@hq.company.test");
     assert.deepEqual(m?.rcptTo, ["list@partner.test"]);
     assert.equal(withoutTrace(m?.raw ?? Buffer.alloc(0)).toString(), raw);
-    assert.equal(await gw.object("outbound/HQ/with-envelope.envelope.json"), undefined);
+    assert.equal(await suite.gw.object("outbound/HQ/with-envelope.envelope.json"), undefined);
   });
 
   const rejects: [string, string | Buffer, RegExp][] = [
@@ -136,10 +118,10 @@ describe("outbound mailbag", () => {
     test(`${name}: moved to rejected/ with its reason, nothing sent`, async () => {
       await put(`outbound/HQ/${name}.eml`, body);
       await gone(`outbound/HQ/${name}.eml`);
-      const kept = await gw.object(`${keys.rejected("HQ")}${name}.eml`);
+      const kept = await suite.gw.object(`${keys.rejected("HQ")}${name}.eml`);
       assert.equal(kept, Buffer.from(body).toString());
       const reason = JSON.parse(
-        (await gw.object(`${keys.rejected("HQ")}${name}.reason.json`)) ?? "{}",
+        (await suite.gw.object(`${keys.rejected("HQ")}${name}.reason.json`)) ?? "{}",
       );
       assert.match(reason.reply, reply);
       assert.equal(reason.object, `outbound/HQ/${name}.eml`);
@@ -150,14 +132,8 @@ describe("outbound mailbag", () => {
 
 /** `mailbag submit` as a postoffice would run it, against this test's backend. */
 async function submit(args: string[]): Promise<{ code: number | null; out: string }> {
-  const child = spawn(process.execPath, [CLI, "submit", "-c", configFile, ...args], {
-    env: { ...process.env, AWS_ENDPOINT_URL: backend.endpoint, MAILBAG_BACKEND: "endpoint" },
-  });
-  let out = "";
-  child.stdout.on("data", (d) => (out += d));
-  child.stderr.on("data", (d) => (out += d));
-  const code = await new Promise<number | null>((resolve) => child.on("exit", resolve));
-  return { code, out };
+  const r = await runMailbag(suite.backend.endpoint, ["submit", "-c", suite.configFile, ...args]);
+  return { code: r.status, out: r.both };
 }
 
 describe("mailbag submit", () => {

@@ -4,63 +4,33 @@
  * writes nothing twice. On both emulators.
  */
 import assert from "node:assert/strict";
-import { type ChildProcess, spawn } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { after, before, describe, test } from "node:test";
-import type { Config } from "../../core/config.ts";
+import { describe, test } from "node:test";
 import { gatewayResources, keys } from "../../core/names.ts";
 import { maildirName } from "../../functions/shared/maildir.ts";
 import { s3Store } from "../../functions/shared/s3-store.ts";
 import { send, sendMany } from "../helpers/client.ts";
-import {
-  type Backend,
-  startBackend,
-  startTestNetwork,
-  type TestNetwork,
-  testConfig,
-} from "../helpers/network.ts";
 import { marked, subjectOf, withoutTrace } from "../helpers/postoffice.ts";
-import { type Sink, startSink, waitUntil } from "../helpers/sink.ts";
+import { waitUntil } from "../helpers/sink.ts";
+import { gatewaySuite, mailbagProcess } from "../helpers/suite.ts";
 
-const CLI = new URL("../../cli/mailbag.ts", import.meta.url).pathname;
 const dir = mkdtempSync(join(tmpdir(), "mailbag-pickup-"));
 
-let backend: Backend;
-let smartHost: Sink;
-let gw: TestNetwork;
-let config: Config;
-let configFile: string;
-
-before(async () => {
-  backend = await startBackend();
-  smartHost = await startSink();
-  config = testConfig(smartHost.url);
-  configFile = join(dir, "mailbag.config.json");
-  writeFileSync(configFile, JSON.stringify({ ...config, aws: undefined }));
-  gw = await startTestNetwork(config, backend.endpoint);
-});
-
-after(async () => {
-  await gw?.stop();
-  await smartHost?.close();
-  await backend?.stop();
-});
+const suite = gatewaySuite({ configFile: (config) => ({ ...config, aws: undefined }) });
 
 function fetchProcess(args: string[]): ChildProcess & { out: () => string } {
-  const child = spawn(
-    process.execPath,
-    [CLI, "fetch", "--postoffice", "HQ", "-c", configFile, ...args],
-    {
-      env: { ...process.env, AWS_ENDPOINT_URL: backend.endpoint, MAILBAG_BACKEND: "endpoint" },
-      stdio: ["ignore", "pipe", "pipe"],
-    },
-  );
-  let out = "";
-  child.stdout?.on("data", (d) => (out += d));
-  child.stderr?.on("data", (d) => (out += d));
-  return Object.assign(child, { out: () => out });
+  const p = mailbagProcess(suite.backend.endpoint, [
+    "fetch",
+    "--postoffice",
+    "HQ",
+    "-c",
+    suite.configFile,
+    ...args,
+  ]);
+  return Object.assign(p.child, { out: p.both });
 }
 
 async function fetchOnce(maildir: string): Promise<{ code: number | null; out: string }> {
@@ -69,7 +39,8 @@ async function fetchOnce(maildir: string): Promise<{ code: number | null; out: s
   return { code, out: child.out() };
 }
 
-const store = () => s3Store(gw.clients.s3, gatewayResources(config.prefix, "GW1").bucket);
+const store = () =>
+  s3Store(suite.gw.clients.s3, gatewayResources(suite.config.prefix, "GW1").bucket);
 const waiting = async () =>
   (await store().list("inbound/HQ/")).filter((o) => o.key.endsWith(".eml"));
 const inNew = (maildir: string) => readdirSync(join(maildir, "new")).sort();
@@ -77,7 +48,7 @@ const inNew = (maildir: string) => readdirSync(join(maildir, "new")).sort();
 /** Sends `markers` to HQ and waits until all of them are complete in its inbound mailbag. */
 async function mailForHq(markers: string[]): Promise<string[]> {
   const replies = await sendMany(
-    gw.port(),
+    suite.gw.port(),
     markers.map((m) => ({
       from: "jm@partner.test",
       to: "ceo@hq.company.test",
@@ -88,7 +59,7 @@ async function mailForHq(markers: string[]): Promise<string[]> {
   await waitUntil(
     async () => {
       for (const id of ids)
-        if ((await gw.object(keys.inboundEnvelope("HQ", id))) === undefined) return false;
+        if ((await suite.gw.object(keys.inboundEnvelope("HQ", id))) === undefined) return false;
       return true;
     },
     60_000,
@@ -177,7 +148,7 @@ describe("mailbag fetch without --once", () => {
         () => child.out(),
       );
       const r = await send({
-        port: gw.port(),
+        port: suite.gw.port(),
         from: "jm@partner.test",
         to: "ceo@hq.company.test",
         raw: marked("follow-1"),

@@ -5,51 +5,33 @@
  * emulator (`npm test`) and on LocalStack (`npm run test:localstack`).
  */
 import assert from "node:assert/strict";
-import { after, before, describe, test } from "node:test";
+import { describe, test } from "node:test";
 import { parseStatus } from "../../core/envelope.ts";
 import { keys } from "../../core/names.ts";
 import { send, sendMany } from "../helpers/client.ts";
-import {
-  type Backend,
-  fixture,
-  startBackend,
-  startTestNetwork,
-  type TestNetwork,
-  testConfig,
-} from "../helpers/network.ts";
+import { fixture, startTestNetwork, testConfig } from "../helpers/network.ts";
 import { marked, subjectOf, withoutTrace } from "../helpers/postoffice.ts";
-import { startProxy, type TcpProxy } from "../helpers/proxy.ts";
+import type { TcpProxy } from "../helpers/proxy.ts";
 import { type Sink, startSink, waitUntil } from "../helpers/sink.ts";
+import { gatewaySuite } from "../helpers/suite.ts";
 
-let backend: Backend;
-let smartHost: Sink;
 let sales: Sink;
 /** Between the gateway and SALES's host: `down()` is "SALES's mail server is down". */
 let salesLink: TcpProxy;
-let gw: TestNetwork;
 
-before(async () => {
-  backend = await startBackend();
-  smartHost = await startSink();
-  sales = await startSink();
-  salesLink = await startProxy(new URL(sales.url));
-  const deliver = salesLink.endpoint.replace(/^http:/, "smtp:");
-  const config = testConfig(smartHost.url, (c) => {
-    Object.assign(c.postoffices[1] as object, { inbound: { deliver } });
-  });
-  gw = await startTestNetwork(config, backend.endpoint);
-});
-
-after(async () => {
-  await gw?.stop();
-  await salesLink?.close();
-  await sales?.close();
-  await smartHost?.close();
-  await backend?.stop();
+const suite = gatewaySuite({
+  config: async (smartHostUrl, s) => {
+    sales = await s.startSink();
+    salesLink = await s.startLink(sales.url);
+    const deliver = salesLink.endpoint.replace(/^http:/, "smtp:");
+    return testConfig(smartHostUrl, (c) => {
+      Object.assign(c.postoffices[1] as object, { inbound: { deliver } });
+    });
+  },
 });
 
 const pushStatus = async (id: string) => {
-  const text = await gw.object(keys.pushStatus("SALES", id));
+  const text = await suite.gw.object(keys.pushStatus("SALES", id));
   return text === undefined ? undefined : parseStatus(JSON.parse(text));
 };
 
@@ -60,7 +42,7 @@ describe("push to a postoffice's own server", () => {
       Array.from({ length: 8 }, (_, i) => marked(`push-order-${i}`)),
     );
     const replies = await sendMany(
-      gw.port(),
+      suite.gw.port(),
       raws.map((raw, i) => ({
         from: "jm@partner.test",
         // Mixed: HQ's recipient stays in HQ's mailbag; SALES's server sees its own only.
@@ -81,23 +63,23 @@ describe("push to a postoffice's own server", () => {
     });
     const first = replies[0]?.id ?? "";
     await waitUntil(
-      async () => (await gw.object(keys.inbound("SALES", first))) === undefined,
+      async () => (await suite.gw.object(keys.inbound("SALES", first))) === undefined,
       10_000,
       () => "the pushed message leaves SALES's inbound mailbag",
     );
     const s = await pushStatus(first);
     assert.equal(s?.recipients["jsmith@sales.company.test"]?.state, "delivered");
-    assert.ok(await gw.object(keys.inbound("HQ", first)), "HQ (pickup) keeps its copy");
+    assert.ok(await suite.gw.object(keys.inbound("HQ", first)), "HQ (pickup) keeps its copy");
   });
 
   test("SALES's host down: its mail waits while HQ's and outbound mail flow, then arrives in order", async () => {
     const before = sales.messages.length;
-    const outBefore = smartHost.messages.length;
+    const outBefore = suite.smartHost.messages.length;
     salesLink.down();
     try {
       const markers = ["down-1", "down-2", "down-3"];
       const replies = await sendMany(
-        gw.port(),
+        suite.gw.port(),
         markers.map((m) => ({
           from: "jm@partner.test",
           to: "jsmith@sales.company.test",
@@ -114,28 +96,28 @@ describe("push to a postoffice's own server", () => {
       );
       // Meanwhile: outside → HQ (pickup) and HQ → the SMTP world.
       const hq = await send({
-        port: gw.port(),
+        port: suite.gw.port(),
         from: "jm@partner.test",
         to: "ceo@hq.company.test",
         raw: marked("hq-meanwhile"),
       });
       const out = await send({
-        port: gw.port(),
+        port: suite.gw.port(),
         from: "jsmith@hq.company.test",
         to: "someone@partner.test",
         raw: marked("out-meanwhile", "jsmith@hq.company.test", "someone@partner.test"),
       });
       assert.ok(hq.ok && out.ok);
-      await smartHost.waitFor(outBefore + 1);
-      assert.equal(subjectOf(smartHost.messages[outBefore]?.raw ?? ""), "out-meanwhile");
+      await suite.smartHost.waitFor(outBefore + 1);
+      assert.equal(subjectOf(suite.smartHost.messages[outBefore]?.raw ?? ""), "out-meanwhile");
       await waitUntil(
-        async () => (await gw.object(keys.inbound("HQ", hq.id ?? ""))) !== undefined,
+        async () => (await suite.gw.object(keys.inbound("HQ", hq.id ?? ""))) !== undefined,
         10_000,
         () => "HQ's mail in its mailbag",
       );
       assert.equal(sales.messages.length, before, "nothing reached SALES while it was down");
       assert.ok(
-        await gw.object(keys.inbound("SALES", waiting)),
+        await suite.gw.object(keys.inbound("SALES", waiting)),
         "SALES's mail waits in its mailbag",
       );
       salesLink.up();
@@ -158,7 +140,7 @@ describe("push to a postoffice's own server", () => {
     };
     try {
       const r = await send({
-        port: gw.port(),
+        port: suite.gw.port(),
         from: "jm@partner.test",
         to: ["gone@sales.company.test", "jsmith@sales.company.test"],
         raw: marked("push-5xx"),
@@ -170,7 +152,7 @@ describe("push to a postoffice's own server", () => {
         () => "push attempted",
       );
       await waitUntil(
-        async () => (await gw.object(keys.inbound("SALES", id))) === undefined,
+        async () => (await suite.gw.object(keys.inbound("SALES", id))) === undefined,
         10_000,
         () => "push settled: the message left SALES's mailbag",
       );
@@ -193,10 +175,10 @@ describe("push to a postoffice's own server", () => {
 describe("push over LMTP", () => {
   test("a postoffice whose mail store speaks LMTP gets its mail, each recipient answered", async () => {
     const store = await startSink({}, { lmtp: true });
-    const config = testConfig(smartHost.url, (c) => {
+    const config = testConfig(suite.smartHost.url, (c) => {
       Object.assign(c.postoffices[0] as object, { inbound: { deliver: store.url } });
     });
-    const net = await startTestNetwork(config, backend.endpoint);
+    const net = await startTestNetwork(config, suite.backend.endpoint);
     try {
       const r = await send({
         port: net.port(),
