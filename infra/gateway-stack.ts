@@ -5,6 +5,8 @@
  * core/names.ts, exactly what the ingress and the functions compute at run time; the bucket's
  * name is CloudFormation's (it is retained: see MailbagBucket) and reaches them as MAILBAG_BUCKET.
  *
+ * Where it delivers (delivery or push function), the retry queue of deferred recipients.
+ *
  * Modes: `send` has no port 25 listener and, having no postoffice to receive for, no inbound
  * routing beyond its own postoffices' local mail; `receive` has no delivery queue, no delivery
  * function and no SES permission; `both` has everything.
@@ -12,6 +14,7 @@
 import { CfnOutput, Duration, Stack, type StackProps } from "aws-cdk-lib";
 import type * as ec2 from "aws-cdk-lib/aws-ec2";
 import * as iam from "aws-cdk-lib/aws-iam";
+import type * as lambda from "aws-cdk-lib/aws-lambda";
 import type { Construct } from "constructs";
 import { gatewayCapabilities } from "../core/capabilities.ts";
 import type { Gateway } from "../core/config.ts";
@@ -25,6 +28,7 @@ import { MailbagBucket } from "./constructs/mailbag-bucket.ts";
 import { MxRecords } from "./constructs/mx-records.ts";
 import { PostofficeExchange } from "./constructs/postoffice-exchange.ts";
 import { QueueFunction } from "./constructs/queue-function.ts";
+import { RetryQueue } from "./constructs/retry-queue.ts";
 import { DirectoryReader } from "./directory-stack.ts";
 import { directoryKey, LATEST_DIRECTORY_KEY } from "./names.ts";
 
@@ -83,15 +87,21 @@ export class GatewayStack extends Stack {
     // Inbound routing only where the gateway receives: a send gateway's router fills no inbound bag.
     if (receives) mailbag.grantObjects(router, ["s3:PutObject"], "inbound/*");
     // Recipients refused at routing are recorded as failed in the message's status record, on
-    // every gateway (core/route-message.ts recordRefused).
-    mailbag.grantObjects(router, ["s3:PutObject"], "messages/*.status.json");
+    // every gateway (core/route-message.ts recordRefused), and their senders get a report
+    // (bounce) through the accept path; a poison route job the router moves to the dead-letter
+    // queue itself (functions/shared/middleware.ts settleFailure).
+    mailbag.grantAccept(router, route.queue);
+    route.deadLetterQueue.grantSendMessages(router);
 
     const deliver = queues.deliver;
+    let deliverFn: lambda.Function | undefined;
     if (deliver) {
       deliver.queue.grantSendMessages(router);
       const fn = queueFunction("deliver", deliver, aws.functions.deliverMemoryMB);
-      mailbag.grantObjects(fn, ["s3:PutObject"], "messages/*.status.json");
+      // Status records, and reports (bounces, "relayed") through the accept path.
+      mailbag.grantAccept(fn, route.queue);
       this.grantSes(fn, deploy, gw);
+      deliverFn = fn;
     }
 
     // Push, pickup and the outbound mailbag intake (docs/postoffices.md).
@@ -108,6 +118,24 @@ export class GatewayStack extends Stack {
       directory,
       reservedConcurrency: aws.functions.reservedConcurrency,
     });
+    // The retry line (core/retry.ts) of whichever delivery functions this gateway has: each
+    // schedules deferred recipients into it; the delivery function (else the push function)
+    // consumes it and puts due jobs back into their FIFO line.
+    const push = exchange.pushLine;
+    const consumer = deliverFn ?? push?.fn;
+    if (consumer) {
+      const retry = new RetryQueue(this, "Retry", {
+        queueName: names.retryQueue,
+        functionTimeout: timeout,
+        settings: config.queues,
+        alarms,
+      });
+      const lines = [deliver, push?.fifo].filter((q) => q !== undefined);
+      retry.consumeWith(consumer, lines, aws.functions.reservedConcurrency);
+      if (push && push.fn !== consumer) retry.grantSchedule(push.fn);
+      new CfnOutput(this, "retryQueue", { value: retry.queue.queueUrl });
+      new CfnOutput(this, "retryDeadLetterQueue", { value: retry.deadLetterQueue.queueUrl });
+    }
     for (const [po, policy] of exchange.postofficePolicies) {
       new CfnOutput(this, `PostofficePolicy${po}`, {
         value: policy.managedPolicyArn,
@@ -128,12 +156,7 @@ export class GatewayStack extends Stack {
     const task = ingress.service.taskDefinition.taskRole;
     // The ingress loads the directory at start (cli/start.ts).
     directory.reader.grantRead(task);
-    mailbag.grantObjects(
-      task,
-      ["s3:PutObject", "s3:AbortMultipartUpload", "s3:DeleteObject"],
-      "messages/*",
-    );
-    route.queue.grantSendMessages(task);
+    mailbag.grantAccept(task, route.queue);
     ingress.targetGroups.forEach((tg, i) => {
       alarms.watchTargets(`Ingress${ingress.ports[i]}`, tg);
     });

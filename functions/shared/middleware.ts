@@ -103,6 +103,16 @@ const queueNameOf = (record: SQSRecord): string => record.eventSourceARN.split("
 const receivesOf = (record: SQSRecord): number =>
   Number(record.attributes.ApproximateReceiveCount) || 1;
 
+/** The FIFO line a retry job (core/retry.ts) goes back to: push when it names its postoffice. */
+function retryLineOf(body: string): QueueRole {
+  try {
+    const job = JSON.parse(body) as { postoffice?: unknown } | null;
+    return typeof job?.postoffice === "string" ? "push" : "deliver";
+  } catch {
+    return "deliver";
+  }
+}
+
 /**
  * What becomes of a record that failed with `err` (see fifoBatch): true when it was moved to
  * the dead-letter queue (so it counts as processed), false when it stays to be retried.
@@ -122,11 +132,11 @@ export async function settleFailure(
         names.retryQueue === queueName || Object.values(names.queues).includes(queueName),
     );
   if (!owner) return false;
-  // The retry queue's jobs belong to the delivery line.
+  // A retry queue's job belongs to the line it goes back to: push when it names a postoffice.
   const role =
     (Object.keys(owner.names.queues) as QueueRole[]).find(
       (r) => owner.names.queues[r] === queueName,
-    ) ?? "deliver";
+    ) ?? retryLineOf(record.body);
   const queue = owner.names.deadLetterQueues[role];
   try {
     const outcome = await deadLetter(runtime.deadLetterDeps(owner.id), {

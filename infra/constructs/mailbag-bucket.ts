@@ -8,6 +8,7 @@
 import { Duration, RemovalPolicy, Stack } from "aws-cdk-lib";
 import * as iam from "aws-cdk-lib/aws-iam";
 import * as s3 from "aws-cdk-lib/aws-s3";
+import type * as sqs from "aws-cdk-lib/aws-sqs";
 import { Construct } from "constructs";
 import type { AwsSection } from "../../core/config-aws.ts";
 import { suppress } from "../nag.ts";
@@ -80,6 +81,21 @@ export class MailbagBucket extends Construct {
         [`AwsSolutions-IAM5[Resource::<${logicalId}.Arn>/${prefix}]`]: `A key prefix of this gateway's own mailbag bucket (core/names.ts keys): message ids are minted per message, so objects cannot be named in advance.`,
       });
     }
+  }
+
+  /**
+   * The accept path (core/accept.ts): the message, its envelope and status under `messages/`
+   * (a multipart upload for a large one, aborted if the stream fails; what a failed accept wrote
+   * is deleted), then the route job. The ingress, the intake, and every function that sends
+   * reports (bounces), which enter the gateway like any other message (core/report.ts).
+   */
+  grantAccept(grantee: iam.IGrantable, routeQueue: sqs.IQueue): void {
+    this.grantObjects(
+      grantee,
+      ["s3:PutObject", "s3:AbortMultipartUpload", "s3:DeleteObject"],
+      "messages/*",
+    );
+    routeQueue.grantSendMessages(grantee);
   }
 
   /**

@@ -31,7 +31,7 @@ import { buildAddressMap } from "../../core/address-map.ts";
 import type { Config, Gateway } from "../../core/config.ts";
 import { gatewayResources, intakeQueue, pickupQueue } from "../../core/names.ts";
 import { suppress } from "../nag.ts";
-import { FifoQueues, visibilityFor } from "./fifo-queues.ts";
+import { type FifoQueue, FifoQueues, visibilityFor } from "./fifo-queues.ts";
 import type { GatewayAlarms } from "./gateway-alarms.ts";
 import type { MailbagBucket } from "./mailbag-bucket.ts";
 import { QueueFunction, type QueueFunctionProps } from "./queue-function.ts";
@@ -53,6 +53,8 @@ export interface PostofficeExchangeProps {
 export class PostofficeExchange extends Construct {
   /** Postoffice id → the policy for its own agent (fetch, submit) on this gateway's bucket. */
   readonly postofficePolicies = new Map<string, iam.ManagedPolicy>();
+  /** The push function and its queues, where a postoffice this gateway receives for has `inbound`. */
+  pushLine: { readonly fn: lambda.Function; readonly fifo: FifoQueue } | undefined;
   private readonly notifications: s3.CfnBucket.QueueConfigurationProperty[] = [];
   private readonly props: PostofficeExchangeProps;
 
@@ -112,8 +114,14 @@ export class PostofficeExchange extends Construct {
     const fn = this.fn("Push", "deliver", fifo.queue);
     const inbound = postoffices.map((po) => `inbound/${po}/*` as const);
     mailbag.grantObjects(fn, ["s3:GetObject", "s3:DeleteObject"], ...inbound);
-    mailbag.grantObjects(fn, ["s3:GetObject", "s3:PutObject"], "messages/*.status.json");
+    // Its status records (messages/<id>.<PO>.status.json) it also writes through grantAccept.
+    mailbag.grantObjects(fn, ["s3:GetObject"], "messages/*.status.json");
     mailbag.grantMissingKeyIs404(fn);
+    // Reports (bounces) through the accept path; a failing job it dead-letters itself
+    // (functions/shared/middleware.ts settleFailure). The retry line: infra/gateway-stack.ts.
+    mailbag.grantAccept(fn, this.props.routeQueue);
+    fifo.deadLetterQueue.grantSendMessages(fn);
+    this.pushLine = { fn, fifo };
   }
 
   /** A standard queue S3 may send ObjectCreated events to (SQS FIFO cannot be an S3 destination). */
@@ -231,12 +239,7 @@ export class PostofficeExchange extends Construct {
     this.props.alarms.watchQueue("Intake", { queue, deadLetterQueue });
     const fn = this.fn("Intake", "intake", queue);
     mailbag.grantObjects(fn, ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"], "outbound/*");
-    mailbag.grantObjects(
-      fn,
-      ["s3:PutObject", "s3:AbortMultipartUpload", "s3:DeleteObject"],
-      "messages/*",
-    );
+    mailbag.grantAccept(fn, routeQueue);
     mailbag.grantMissingKeyIs404(fn);
-    routeQueue.grantSendMessages(fn);
   }
 }

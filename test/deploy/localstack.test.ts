@@ -127,6 +127,16 @@ test("LocalStack: the stripped stacks of the multiple layout create, delete and 
         "AWS::EC2::EIP",
       ])
         assert.ok(types.has(type), `${name}: no ${type}`);
+      // The retry line of deferred recipients (infra/constructs/retry-queue.ts), and its DLQ.
+      const queues = (listed.StackResourceSummaries ?? [])
+        .filter((r) => r.ResourceType === "AWS::SQS::Queue")
+        .map((r) => r.PhysicalResourceId ?? "");
+      const gw = name.split("-").pop()?.toLowerCase();
+      for (const suffix of ["retry", "retry-dlq"])
+        assert.ok(
+          queues.some((q) => q.endsWith(`-${gw}-${suffix}`)),
+          `${name}: no ${suffix} queue in ${queues}`,
+        );
     }
   }
   await deleteAll(stacks);

@@ -12,24 +12,19 @@ import { REPO_ROOT } from "../../infra/config.ts";
 import { CONTAINER_PORT } from "../../infra/constructs/ingress-service.ts";
 import {
   actions,
+  type CfnResource,
   deployOf,
+  LAYOUTS,
   resources,
+  resourcesOf,
   roleStatements,
   synthConfig,
   synthExample,
 } from "./helpers.ts";
 
-const LAYOUTS = ["single", "multiple", "dedicated", "multiple-dedicated"] as const;
-
-type Resource = { Type: string; Properties?: Record<string, unknown>; DeletionPolicy?: string };
-
 function all(layout: string): [string, Template][] {
   const s = synthExample(layout);
   return [["directory", s.directory], ...s.gateways];
-}
-
-function resourcesOf(t: Template): [string, Resource][] {
-  return Object.entries(t.toJSON().Resources as Record<string, Resource>);
 }
 
 /** An IAM resource pattern (`*` within a key) matches a concrete object key. */
@@ -130,7 +125,7 @@ for (const layout of LAYOUTS) {
     test("ordered consumers: batch 1, reserved concurrency >= event source maximum, visibility >= 6x timeout > SMTP timeouts", () => {
       let mappings = 0;
       for (const [id, t] of all(layout)) {
-        const res = t.toJSON().Resources as Record<string, Resource>;
+        const res = t.toJSON().Resources as Record<string, CfnResource>;
         for (const [name, r] of Object.entries(res)) {
           if (r.Type !== "AWS::Lambda::EventSourceMapping") continue;
           mappings++;
@@ -261,7 +256,7 @@ test("adding a gateway changes no other gateway's task definition, only its func
     const [b, a] = [before, after].map((s) => s.gateways.get(id)?.toJSON());
     assert.ok(a && b);
     const tasks = (t: typeof a) =>
-      Object.entries(t.Resources as Record<string, Resource>).filter(
+      Object.entries(t.Resources as Record<string, CfnResource>).filter(
         ([, r]) => r.Type === "AWS::ECS::TaskDefinition",
       );
     assert.equal(tasks(b).length, 1);
@@ -284,7 +279,7 @@ test("a shared VPC: one network stack, no VPC in any gateway stack", () => {
   for (const t of s.gateways.values()) t.resourceCountIs("AWS::EC2::VPC", 0);
   const ids = [...s.gateways.values()].map((t) =>
     JSON.stringify(
-      (Object.values(t.findResources("AWS::ECS::Service"))[0] as Resource).Properties
+      (Object.values(t.findResources("AWS::ECS::Service"))[0] as CfnResource).Properties
         ?.NetworkConfiguration,
     ),
   );

@@ -19,6 +19,20 @@ export interface Synthesized {
   readonly gateways: ReadonlyMap<string, Template>;
 }
 
+/** The example layouts every template test covers (examples/<name>.json). */
+export const LAYOUTS = ["single", "multiple", "dedicated", "multiple-dedicated"] as const;
+
+export type CfnResource = {
+  Type: string;
+  Properties?: Record<string, unknown>;
+  DeletionPolicy?: string;
+};
+
+/** A template's resources by logical id. */
+export function resourcesOf(t: Template): [string, CfnResource][] {
+  return Object.entries(t.toJSON().Resources as Record<string, CfnResource>);
+}
+
 const cache = new Map<string, Synthesized>();
 
 /**

@@ -61,13 +61,34 @@ function exchange(config: Config, id: string) {
 }
 
 /**
- * What a gateway stack holds, by mode. Alarms: 2 per queue (dead letters, oldest message), 2 per
+ * What a gateway stack holds, by mode. Queues: the FIFO lines with their dead-letter queues,
+ * where it sends the retry queue with its own (infra/constructs/retry-queue.ts). Event source
+ * mappings: one per function, and the delivery function's second, the retry queue. Alarms: 2
+ * per FIFO queue (dead letters, oldest message), 1 for the retry queue's dead letters, 2 per
  * function (errors, throttles), 1 per target group, 1 running-task count, 2 for scaling.
  */
 const EXPECTED = {
-  both: { queues: 4, functions: 2, listeners: [25, 587], alarms: 2 * 2 + 2 * 2 + 2 + 1 + 2 },
-  send: { queues: 4, functions: 2, listeners: [587], alarms: 2 * 2 + 2 * 2 + 1 + 1 + 2 },
-  receive: { queues: 2, functions: 1, listeners: [25], alarms: 1 * 2 + 1 * 2 + 1 + 1 + 2 },
+  both: {
+    queues: 4 + 2,
+    functions: 2,
+    mappings: 3,
+    listeners: [25, 587],
+    alarms: 2 * 2 + 1 + 2 * 2 + 2 + 1 + 2,
+  },
+  send: {
+    queues: 4 + 2,
+    functions: 2,
+    mappings: 3,
+    listeners: [587],
+    alarms: 2 * 2 + 1 + 2 * 2 + 1 + 1 + 2,
+  },
+  receive: {
+    queues: 2,
+    functions: 1,
+    mappings: 1,
+    listeners: [25],
+    alarms: 1 * 2 + 1 * 2 + 1 + 1 + 2,
+  },
 } as const;
 
 for (const [name, want] of Object.entries(LAYOUTS)) {
@@ -109,7 +130,7 @@ for (const [name, want] of Object.entries(LAYOUTS)) {
           Properties: { FunctionName: Match.stringLikeRegexp(`^${deploy.config.prefix}-${id}-`) },
         });
         assert.equal(Object.keys(functions).length, counts.functions + more.functions);
-        t.resourceCountIs("AWS::Lambda::EventSourceMapping", counts.functions + more.functions);
+        t.resourceCountIs("AWS::Lambda::EventSourceMapping", counts.mappings + more.functions);
         t.resourceCountIs("AWS::ECS::Service", 1);
         t.resourceCountIs("AWS::ElasticLoadBalancingV2::LoadBalancer", 1);
         const ports = Object.values(t.findResources("AWS::ElasticLoadBalancingV2::Listener"))

@@ -72,7 +72,7 @@ describe("least privilege", () => {
     }
   }
 
-  test("router: reads messages/*, writes inbound/* and status records, sends to its own delivery queue only", () => {
+  test("router: reads messages/*, writes inbound/* and messages/* (status records, reports), sends to its own queues only", () => {
     const by = granted("RouterRole");
     const reads = by("s3:GetObject");
     assert.equal(reads.length, 2);
@@ -80,19 +80,34 @@ describe("least privilege", () => {
     assert.ok(reads.includes(DIRECTORY_OBJECTS), String(reads));
     assert.deepEqual(by("s3:PutObject").sort(), [
       "<MailbagBucketC35588E8>/inbound/*",
-      "<MailbagBucketC35588E8>/messages/*.status.json",
+      "<MailbagBucketC35588E8>/messages/*",
     ]);
-    assert.deepEqual(by("sqs:SendMessage"), ["<QueuesdeliverB7E7AE7E>"]);
+    // Delivery jobs; reports through the accept path (route queue); poison jobs to its DLQ.
+    assert.deepEqual(by("sqs:SendMessage").sort(), [
+      "<QueuesdeliverB7E7AE7E>",
+      "<QueuesrouteF85C9666>",
+      "<Queuesroutedlq71F1D9C4>",
+    ]);
     assert.deepEqual(by("sqs:ReceiveMessage"), ["<QueuesrouteF85C9666>"]);
-    assert.deepEqual(by("s3:DeleteObject"), []);
+    // Only what a failed accept of a report wrote (core/accept.ts cleans up).
+    assert.deepEqual(by("s3:DeleteObject"), ["<MailbagBucketC35588E8>/messages/*"]);
   });
 
-  test("delivery: reads messages/*, writes only messages/*.status.json", () => {
+  test("delivery: reads and writes messages/* (status records, reports), consumes its line and the retry line", () => {
     const by = granted("DeliverRole");
     assert.ok(by("s3:GetObject").includes("<MailbagBucketC35588E8>/messages/*"));
-    assert.deepEqual(by("s3:PutObject"), ["<MailbagBucketC35588E8>/messages/*.status.json"]);
-    assert.deepEqual(by("sqs:ReceiveMessage"), ["<QueuesdeliverB7E7AE7E>"]);
-    assert.deepEqual(by("sqs:SendMessage"), []);
+    assert.deepEqual(by("s3:PutObject"), ["<MailbagBucketC35588E8>/messages/*"]);
+    assert.deepEqual(by("sqs:ReceiveMessage").sort(), [
+      "<QueuesdeliverB7E7AE7E>",
+      "<RetryQueueFFB8122F>",
+    ]);
+    // Retries (the retry line, due ones back in line), its dead letters, reports.
+    assert.deepEqual(by("sqs:SendMessage").sort(), [
+      "<QueuesdeliverB7E7AE7E>",
+      "<Queuesdeliverdlq7E650D3D>",
+      "<QueuesrouteF85C9666>",
+      "<RetryQueueFFB8122F>",
+    ]);
   });
 
   test("ingress task: puts and deletes messages/*, reads the directory, sends to its own route queue only", () => {
@@ -211,10 +226,10 @@ describe("send-only gateway", () => {
     });
   });
 
-  test("its router has no inbound routing: it writes only status records (refused recipients)", () => {
+  test("its router has no inbound routing: it writes only messages/* (refused recipients' status, reports)", () => {
     const s = roleStatements(send(), "RouterRole");
     assert.deepEqual(s.filter((x) => actions(x).includes("s3:PutObject")).flatMap(resources), [
-      "<MailbagBucketC35588E8>/messages/*.status.json",
+      "<MailbagBucketC35588E8>/messages/*",
     ]);
   });
 
@@ -227,7 +242,7 @@ describe("send-only gateway", () => {
 });
 
 describe("queues and functions", () => {
-  test("FIFO queues: explicit deduplication, SSE-SQS, 6x function timeout, DLQ with maxReceiveCount from config", () => {
+  test("FIFO queues: explicit deduplication, SSE-SQS, 6x function timeout, DLQ: route after maxReceiveCount, delivery after SQS's 1000 (held receives)", () => {
     const { gateways, deploy } = synthExample("multiple");
     const t = gateways.get("EAST");
     assert.ok(t);
@@ -240,7 +255,11 @@ describe("queues and functions", () => {
         SqsManagedSseEnabled: true,
         VisibilityTimeout: 360,
         MessageRetentionPeriod: 1209600,
-        RedrivePolicy: { maxReceiveCount: 8, deadLetterTargetArn: Match.anyValue() },
+        // The delivery line's receives include those of the line-hold (fifo-queues.ts).
+        RedrivePolicy: {
+          maxReceiveCount: role === "route" ? 8 : 1000,
+          deadLetterTargetArn: Match.anyValue(),
+        },
       });
       t.hasResourceProperties("AWS::SQS::Queue", {
         QueueName: names.deadLetterQueues[role],
@@ -248,15 +267,16 @@ describe("queues and functions", () => {
         ContentBasedDeduplication: false,
       });
     }
-    // TLS only on every queue: the 4 FIFO queues, and the postoffice exchange's notification
-    // queues (EAST's 2 pickup postoffices; the intake queue and its dead-letter queue).
-    t.resourceCountIs("AWS::SQS::QueuePolicy", 4 + 2 + 2);
+    // TLS only on every queue: the 4 FIFO queues, the retry queue and its dead-letter queue,
+    // and the postoffice exchange's notification queues (EAST's 2 pickup postoffices; the
+    // intake queue and its dead-letter queue).
+    t.resourceCountIs("AWS::SQS::QueuePolicy", 4 + 2 + 2 + 2);
   });
 
   test("event sources: one record per batch, ReportBatchItemFailures, concurrency capped", () => {
     const t = gateway("single", "GW1");
-    // Router, delivery, and the outbound mailbag intake.
-    t.resourceCountIs("AWS::Lambda::EventSourceMapping", 3);
+    // Router, delivery (its line and the retry line), and the outbound mailbag intake.
+    t.resourceCountIs("AWS::Lambda::EventSourceMapping", 4);
     t.allResourcesProperties("AWS::Lambda::EventSourceMapping", {
       BatchSize: 1,
       FunctionResponseTypes: ["ReportBatchItemFailures"],
@@ -275,7 +295,8 @@ describe("queues and functions", () => {
         Architectures: ["arm64"],
         MemorySize: 128,
         Timeout: 60,
-        ReservedConcurrentExecutions: 2,
+        // Delivery: 2 per event source (its line, the retry line).
+        ReservedConcurrentExecutions: role === "route" ? 2 : 4,
         Environment: {
           Variables: Match.objectLike({
             MAILBAG_DIRECTORY: {
