@@ -1,71 +1,135 @@
 /**
- * Part of `npm run bench:memory`: the peak RSS of a process that relays one raw message through
- * the SES transport (functions/shared/ses-transport.ts), which must hold the whole message: the
- * SES API takes it in one request. Sizes: 10 MiB (SendRawEmail's limit, what the transport
- * uses) and 40 MB (the v2 API's limit), each in a fresh process
- * (`node bench/ses-memory.ts child <bytes>`) that reports its own VmHWM.
+ * Part of `npm run bench:memory`: the peak RSS of a delivery process that relays one large
+ * message from the mailbag through the SES transport (functions/shared/ses-transport.ts: two
+ * streamed reads of the S3 object, the second encoded and sent in one signed request). Budget:
+ * a 128 MB function.
+ *
+ * The mailbag is the embedded emulator's S3 (in this process); each send runs in a fresh Node
+ * process (`node bench/ses-memory.ts child …`) that reports its own VmHWM before and after. SES is
+ * the stand-in of test/helpers/ses-stand-in.ts, which verifies each request's SigV4 signature
+ * over the bytes it received, that Content-Length matched them, and here that the decoded
+ * message has the SHA-256 of what was stored: LocalStack's SES (test/localstack/ses.test.ts)
+ * parses no form field over 2 MiB, so it cannot take these sizes, and it emulates no v2 API.
  */
 import { execFile } from "node:child_process";
-import { readFileSync } from "node:fs";
-import { createServer } from "node:http";
-import type { AddressInfo } from "node:net";
-import { sesTransport } from "../functions/shared/ses-transport.ts";
+import { createHash } from "node:crypto";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { CreateBucketCommand } from "@aws-sdk/client-s3";
+import { build } from "esbuild";
+import { startEmulator } from "../functions/local/emulator.ts";
+import { createAwsClients, localCredentials } from "../functions/shared/aws.ts";
+import { s3Store } from "../functions/shared/s3-store.ts";
+import {
+  largestMessage,
+  SES_MAX_ENCODED_BYTES,
+  type SesApi,
+} from "../functions/shared/ses-request.ts";
+import { startSesStandIn } from "../test/helpers/ses-stand-in.ts";
 import { generatedMessage } from "./lib.ts";
 
 const REGION = "us-east-1";
-const FROM = "bench@hq.company.test";
-const endpoint = process.env.AWS_ENDPOINT_URL;
+const BUCKET = "ses-bench";
+const MiB = 1024 * 1024;
 
-const peakMiB = () =>
-  Number(/^VmHWM:\s+(\d+) kB/m.exec(readFileSync("/proc/self/status", "utf8"))?.[1] ?? 0) / 1024;
-
-if (process.argv[2] === "child") {
-  const bytes = Number(process.argv[3]);
-  const transport = sesTransport({ endpoint, region: REGION }, undefined, bytes + 1024 * 1024);
-  const before = peakMiB();
-  const { stream } = generatedMessage(bytes, `ses-bench-${bytes}`);
-  const started = Date.now();
-  const result = await transport.send(FROM, ["someone@partner.test"], stream, bytes + 512);
-  process.stdout.write(
-    `${JSON.stringify({ bytes, baselineMiB: before, peakMiB: peakMiB(), ms: Date.now() - started, reply: result.reply.slice(0, 40) })}\n`,
-  );
-} else {
-  // LocalStack's SES (what test/localstack/ses.test.ts proves the transport against) fails to
-  // parse requests over a few MB, so the sizes are measured against a stand-in for the SES API
-  // that reads the whole request and answers as SES does: the client side is what is measured.
-  const received: number[] = [];
-  const standIn = createServer((req, res) => {
-    let n = 0;
-    req.on("data", (c: Buffer) => {
-      n += c.length;
-    });
-    req.on("end", () => {
-      received.push(n);
-      res.writeHead(200, { "content-type": "text/xml" });
-      res.end(
-        '<SendRawEmailResponse xmlns="http://ses.amazonaws.com/doc/2010-12-01/"><SendRawEmailResult>' +
-          `<MessageId>stand-in-${received.length}</MessageId></SendRawEmailResult>` +
-          "<ResponseMetadata><RequestId>bench</RequestId></ResponseMetadata></SendRawEmailResponse>",
-      );
-    });
-  });
-  await new Promise<void>((resolve) => standIn.listen(0, "127.0.0.1", resolve));
-  const url = `http://127.0.0.1:${(standIn.address() as AddressInfo).port}`;
-  for (const bytes of [64 * 1024, 10 * 1024 * 1024, 40_000_000]) {
+// The child runs as an esbuild bundle, built as the Lambda bundles are (scripts/build.mjs):
+// plain JS, so its baseline is not Node's TypeScript loader.
+const dir = mkdtempSync(join(tmpdir(), "mailbag-ses-bench-"));
+const childScript = join(dir, "ses-memory-child.mjs");
+await build({
+  entryPoints: [new URL("ses-memory-child.ts", import.meta.url).pathname],
+  outfile: childScript,
+  bundle: true,
+  platform: "node",
+  format: "esm",
+  target: "node24",
+  minify: true,
+  banner: {
+    js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);",
+  },
+  logLevel: "warning",
+});
+const emulator = await startEmulator({ region: REGION });
+const standIn = await startSesStandIn(localCredentials());
+const { s3 } = createAwsClients({ endpoint: emulator.endpoint, region: REGION });
+await s3.send(new CreateBucketCommand({ Bucket: BUCKET }));
+const store = s3Store(s3, BUCKET);
+const put = async (key: string, bytes: number) => {
+  const m = generatedMessage(bytes, `ses-bench-${bytes}`);
+  await store.putStream(key, m.stream);
+  return m.sha256;
+};
+await put("warm-up", 64 * 1024);
+const cases: { label: string; bytes: number; api: SesApi; limit: number }[] = [
+  {
+    label: "v2, SES's largest raw message (40 MiB after base64)",
+    bytes: largestMessage(SES_MAX_ENCODED_BYTES.v2),
+    api: "v2",
+    limit: SES_MAX_ENCODED_BYTES.v2,
+  },
+  {
+    label: "v2 path, 40 MB raw (SES's limit raised for the bench)",
+    bytes: 40_000_000,
+    api: "v2",
+    limit: 64 * MiB,
+  },
+  {
+    label: "v1, SES v1's largest raw message (10 MiB after base64)",
+    bytes: largestMessage(SES_MAX_ENCODED_BYTES.v1),
+    api: "v1",
+    limit: SES_MAX_ENCODED_BYTES.v1,
+  },
+  { label: "v2, 64 KiB", bytes: 64 * 1024, api: "v2", limit: SES_MAX_ENCODED_BYTES.v2 },
+];
+let over = false;
+try {
+  for (const c of cases) {
+    const key = `m-${c.bytes}`;
+    const sha256 = await put(key, c.bytes);
+    // generatedMessage writes whole lines: the stored size is up to a line under c.bytes.
+    const size = (await store.list(key))[0]?.size ?? 0;
+    const before = standIn.requests.length;
     const out = await new Promise<string>((resolve, reject) =>
       execFile(
         process.execPath,
-        [new URL(import.meta.url).pathname, "child", String(bytes)],
-        { env: { ...process.env, AWS_ENDPOINT_URL: url }, encoding: "utf8" },
-        (err, stdout) => (err ? reject(err) : resolve(stdout)),
+        [childScript, key, String(size), c.api, String(c.limit), BUCKET, REGION],
+        {
+          env: {
+            ...process.env,
+            AWS_ENDPOINT_URL: emulator.endpoint,
+            MAILBAG_BENCH_SES_URL: standIn.url,
+          },
+          encoding: "utf8",
+          maxBuffer: 1024 * 1024,
+        },
+        (err, stdout, stderr) =>
+          err ? reject(new Error(`${err.message}\n${stderr}`)) : resolve(stdout),
       ),
     );
     const r = JSON.parse(out.trim().split("\n").pop() ?? "{}");
+    const req = standIn.requests[before + 1]; // [before] is the child's warm-up send
+    const intact =
+      req !== undefined &&
+      createHash("sha256").update(req.message).digest("hex") === (await sha256) &&
+      req.message.length === size;
+    const verified = req?.signature === "valid" && req.received === req.contentLength;
+    const growth = r.peakMiB - r.baselineMiB;
+    over ||= r.peakMiB > 128 || !intact || !verified;
     console.log(
-      `ses: ${(bytes / 1e6).toFixed(2)} MB raw message: peak RSS ${r.peakMiB.toFixed(1)} MiB ` +
-        `(${(r.peakMiB - r.baselineMiB).toFixed(1)} MiB over the process's ${r.baselineMiB.toFixed(1)} MiB ` +
-        `before sending; budget 128 MiB), request ${((received.at(-1) ?? 0) / 1e6).toFixed(1)} MB, ${r.ms} ms`,
+      `ses: ${c.label}: ${size} bytes → peak RSS ${r.peakMiB.toFixed(1)} MiB ` +
+        `(+${growth.toFixed(1)} MiB over the ${r.baselineMiB.toFixed(1)} MiB before sending; budget 128 MiB), ` +
+        `request ${((req?.received ?? 0) / 1e6).toFixed(1)} MB, signature ${req?.signature ?? "none"}, ` +
+        `Content-Length ${req?.received === req?.contentLength ? "exact" : "WRONG"}, ` +
+        `message ${intact ? "intact" : "NOT INTACT"}, ${r.ms} ms, ${String(r.reply).slice(0, 14)}`,
     );
   }
-  standIn.close();
+} finally {
+  await standIn.close();
+  await emulator.stop();
+  rmSync(dir, { recursive: true, force: true });
+}
+if (over) {
+  console.log("ses: OVER BUDGET or not intact");
+  process.exitCode = 1;
 }

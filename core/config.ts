@@ -177,6 +177,8 @@ const smartHost = z.union([
     ses: z.strictObject({
       region: z.string().optional(),
       configurationSet: z.string().optional(),
+      /** SES API: "v2" SendEmail (40 MB, the default) or "v1" SendRawEmail (10 MB; LocalStack). */
+      api: z.enum(["v2", "v1"]).optional(),
     }),
   }),
 ]);

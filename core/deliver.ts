@@ -128,6 +128,7 @@ export async function deliverMessage(deps: DeliverDeps, job: DeliverJob): Promis
     result = await deps.transport.send(envelope.mailFrom, pending, body, envelope.size, {
       params: envelope.params,
       rcptParams: envelope.rcptParams,
+      reopen: () => deps.store.getStream(where.message),
     });
   } catch (err) {
     body.destroy();

@@ -179,6 +179,8 @@ const peerRefusal = (code: CatalogueCode, reason: string) =>
   new SmartHostReplyError(REPLIES[code][0], REPLIES[code][1], reason);
 /** A smart host refused the message for good for a reason of its own (e.g. SES rejects it). */
 export const smartHostRefused = (reason: string) => peerRefusal("smart-host-refused", reason);
+/** The message is larger than the next hop takes (SES's API limits): bounced, 552 5.3.4. */
+export const nextHopTooLarge = (reason: string) => peerRefusal("message-too-large", reason);
 /** No reply at all from the peer (connection refused, reset, timed out): retried. */
 export const noAnswer = (reason: string, options?: ErrorOptions) =>
   new MailbagError(...at("no-answer"), reason, options);

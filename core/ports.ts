@@ -84,6 +84,11 @@ export interface SendOptions {
   readonly params?: Readonly<Record<string, string>>;
   /** RCPT TO parameters per recipient (NOTIFY, ORCPT). */
   readonly rcptParams?: Readonly<Record<string, Readonly<Record<string, string>>>>;
+  /**
+   * A fresh stream of the same body, for a next hop that must read it twice: SES signs the
+   * payload's hash before the body is sent (functions/shared/ses-request.ts).
+   */
+  readonly reopen?: () => Promise<Readable>;
 }
 
 /** The smart host: SMTP relay or Amazon SES. */

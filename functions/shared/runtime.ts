@@ -170,7 +170,7 @@ function smartHost(config: Config, clients: AwsClients): SmartHostTransport {
         (await import("./ses-transport.ts")).sesTransport(
           // smartHost.ses.region: SES may be in another region than the gateway's queues.
           { ...clients.settings, region: sh.ses.region ?? clients.settings.region },
-          sh.ses.configurationSet,
+          { configurationSet: sh.ses.configurationSet, api: sh.ses.api },
         ),
       );
 }
