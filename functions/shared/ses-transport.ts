@@ -8,7 +8,7 @@
  * SendRawEmail (10 MB) with `smartHost.ses.api: "v1"` — what LocalStack's community edition
  * emulates. Both are authorized as `ses:SendRawEmail` on the sending identity
  * (https://docs.aws.amazon.com/ses/latest/dg/control-user-access.html). A message over the
- * API's limit is refused for good (552 5.3.4, bounced) before anything is sent.
+ * API's limit is refused for good (nextHopTooLarge, bounced) before anything is sent.
  *
  * SES's replies map onto the catalogue (core/errors.ts): a refusal of the message (4xx such as
  * MessageRejected, MailFromDomainNotVerified) fails its recipients for good and bounces; a
