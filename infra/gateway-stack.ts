@@ -182,7 +182,10 @@ export class GatewayStack extends Stack {
   /**
    * ses:SendRawEmail only where SES is the smart host, and only as the identities of the
    * postoffice domains this gateway sends for (plus its host name, for DSNs), and the
-   * configuration set if one is named.
+   * configuration set if one is named. The v2 API (the default, smartHost.ses.api) sends
+   * through its SendEmail operation, ses:SendEmail in the authorization reference
+   * (https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazonsimpleemailservicev2.html),
+   * while SES checks ses:SendRawEmail for its raw content (AccessDenied names that action): both.
    */
   private grantSes(fn: iam.IGrantable, deploy: DeployConfig, gw: Gateway): void {
     const sh = deploy.config.smartHost;
@@ -198,7 +201,10 @@ export class GatewayStack extends Stack {
     if (sh.ses.configurationSet)
       resources.push(arn(`configuration-set/${sh.ses.configurationSet}`));
     fn.grantPrincipal.addToPrincipalPolicy(
-      new iam.PolicyStatement({ actions: ["ses:SendRawEmail"], resources }),
+      new iam.PolicyStatement({
+        actions: sh.ses.api === "v1" ? ["ses:SendRawEmail"] : ["ses:SendEmail", "ses:SendRawEmail"],
+        resources,
+      }),
     );
   }
 }

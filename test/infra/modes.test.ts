@@ -118,11 +118,12 @@ describe("least privilege", () => {
     assert.deepEqual(by("sqs:SendMessage"), ["<QueuesrouteF85C9666>"]);
   });
 
-  test("SES: SendRawEmail only as the gateway's own postoffice domains and configuration set", () => {
+  test("SES: SendEmail (v2, the default) and SendRawEmail only as the gateway's own postoffice domains and configuration set", () => {
     const s = roleStatements(gateway("single", "GW1"), "DeliverRole").filter((x) =>
       actions(x).includes("ses:SendRawEmail"),
     );
     assert.equal(s.length, 1);
+    assert.deepEqual(actions(s[0] as (typeof s)[0]).sort(), ["ses:SendEmail", "ses:SendRawEmail"]);
     const arns = resources(s[0] as (typeof s)[0]).map((r) =>
       r.replace(/^.*:ses:<AWS::Region>:/, ""),
     );
@@ -133,6 +134,17 @@ describe("least privilege", () => {
       "<AWS::AccountId>:identity/msmailgwy.company.example",
       "<AWS::AccountId>:identity/sales.company.example",
     ]);
+  });
+
+  test('SES v1 API (smartHost.ses.api "v1"): SendRawEmail alone, on the same resources', () => {
+    const raw = JSON.parse(readFileSync(join(REPO_ROOT, "examples", "single.json"), "utf8"));
+    raw.smartHost.ses.api = "v1";
+    const t = synthConfig(deployOf(raw), { nag: false }).gateways.get("GW1");
+    assert.ok(t);
+    const ses = statements(t).filter((x) => actions(x).some((a) => a.startsWith("ses:")));
+    assert.equal(ses.length, 1);
+    assert.deepEqual(actions(ses[0] as (typeof ses)[0]), ["ses:SendRawEmail"]);
+    assert.equal(resources(ses[0] as (typeof ses)[0]).length, 5);
   });
 
   test("an SMTP smart host means no SES permission at all", () => {

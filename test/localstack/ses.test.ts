@@ -5,6 +5,7 @@
  * addresses) of each SendRawEmail, which is how the Bcc recipient is seen in the envelope.
  */
 import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
 import { after, before, test } from "node:test";
 import { GetSendQuotaCommand, SESClient, VerifyEmailIdentityCommand } from "@aws-sdk/client-ses";
 import { type DeliveryStatus, parseStatus } from "../../core/envelope.ts";
@@ -98,6 +99,43 @@ test("SES smart host: the message arrives intact, with every envelope recipient 
   const s = await status(r.id ?? "");
   assert.equal(s?.recipients["bcc@partner.test"]?.state, "delivered");
   assert.match(s?.recipients["bcc@partner.test"]?.reply ?? "", /^250 .*SES message id/);
+});
+
+test("SES smart host: a 1 MB message streams through intact (many mailbag reads, base64 carried across them)", async () => {
+  // LocalStack parses no form field over 2 MiB (werkzeug's form memory limit, raised to that by
+  // its SQS provider), so 1 MB is about the largest it takes; the sizes SES itself takes are
+  // measured in bench/ses-memory.ts against a signature-checking stand-in.
+  const marker = `ses-big-${gw.runtime.config.prefix}`;
+  const attachment = readFileSync(new URL("../fixtures/multipart-attachment.eml", import.meta.url));
+  const body = Buffer.concat(Array.from({ length: 36 }, () => attachment)).subarray(0, 1_000_001);
+  const raw = Buffer.concat([
+    Buffer.from(
+      `From: jsmith@hq.company.test\r\nTo: big@partner.test\r\nSubject: ${marker}\r\n\r\n`,
+    ),
+    body,
+    Buffer.from("\r\n"),
+  ]);
+  const r = await send({
+    port: gw.port(),
+    from: "jsmith@hq.company.test",
+    to: "big@partner.test",
+    raw,
+  });
+  assert.equal(r.ok, true, r.reply);
+  let sent: SentEmail | undefined;
+  await waitUntil(
+    async () => {
+      sent = (await sentEmails()).find((m) => m.RawData?.includes(`Subject: ${marker}\r\n`));
+      return sent !== undefined;
+    },
+    30_000,
+    () => "1 MB message at LocalStack's SES",
+  );
+  const rawData = Buffer.from(sent?.RawData ?? "", "utf8");
+  const start = rawData.indexOf("From: jsmith@hq.company.test\r\n");
+  assert.ok(start > 0, "our Received: header first, then the message");
+  assert.equal(rawData.length - start, raw.length, "as long as the original");
+  assert.ok(rawData.subarray(start).equals(raw), "message bytes intact");
 });
 
 test("SES refuses the sender (not verified): the recipient fails and the bounce lands in HQ's mailbag", async () => {
