@@ -60,6 +60,26 @@ async function status(id: string): Promise<DeliveryStatus | undefined> {
   return text === undefined ? undefined : parseStatus(JSON.parse(text));
 }
 
+/**
+ * The SES message whose Subject is `marker`, once LocalStack has it, and the bytes after our
+ * Received: header (the message as the client sent it, which starts with its From: field).
+ */
+async function arrived(marker: string, timeoutMs: number) {
+  let sent: SentEmail | undefined;
+  await waitUntil(
+    async () => {
+      sent = (await sentEmails()).find((m) => m.RawData?.includes(`Subject: ${marker}\r\n`));
+      return sent !== undefined;
+    },
+    timeoutMs,
+    () => `${marker} at LocalStack's SES`,
+  );
+  const rawData = Buffer.from(sent?.RawData ?? "", "utf8");
+  const start = rawData.indexOf("From: jsmith@hq.company.test\r\n");
+  assert.ok(start > 0, "our Received: header first, then the message");
+  return { sent, message: rawData.subarray(start) };
+}
+
 const sentCount = async () =>
   (await ses.send(new GetSendQuotaCommand({}))).SentLast24Hours ?? Number.NaN;
 
@@ -79,21 +99,10 @@ test("SES smart host: the message arrives intact, with every envelope recipient 
     raw,
   });
   assert.equal(r.ok, true, r.reply);
-  let sent: SentEmail | undefined;
-  await waitUntil(
-    async () => {
-      sent = (await sentEmails()).find((m) => m.RawData?.includes(`Subject: ${marker}\r\n`));
-      return sent !== undefined;
-    },
-    20_000,
-    () => "message at LocalStack's SES",
-  );
+  const { sent, message } = await arrived(marker, 20_000);
   assert.equal(sent?.Region, REGION);
   assert.equal(sent?.Source, "jsmith@hq.company.test");
-  const rawData = Buffer.from(sent?.RawData ?? "", "utf8");
-  const start = rawData.indexOf("From: jsmith@hq.company.test\r\n");
-  assert.ok(start > 0, "our Received: header first, then the message");
-  assert.ok(rawData.subarray(start).equals(raw), "message bytes intact");
+  assert.ok(message.equals(raw), "message bytes intact");
   // Two envelope destinations plus the one To: header address.
   assert.equal((await sentCount()) - countBefore, 3, "SES got both envelope recipients");
   const s = await status(r.id ?? "");
@@ -122,20 +131,9 @@ test("SES smart host: a 1 MB message streams through intact (many mailbag reads,
     raw,
   });
   assert.equal(r.ok, true, r.reply);
-  let sent: SentEmail | undefined;
-  await waitUntil(
-    async () => {
-      sent = (await sentEmails()).find((m) => m.RawData?.includes(`Subject: ${marker}\r\n`));
-      return sent !== undefined;
-    },
-    30_000,
-    () => "1 MB message at LocalStack's SES",
-  );
-  const rawData = Buffer.from(sent?.RawData ?? "", "utf8");
-  const start = rawData.indexOf("From: jsmith@hq.company.test\r\n");
-  assert.ok(start > 0, "our Received: header first, then the message");
-  assert.equal(rawData.length - start, raw.length, "as long as the original");
-  assert.ok(rawData.subarray(start).equals(raw), "message bytes intact");
+  const { message } = await arrived(marker, 30_000);
+  assert.equal(message.length, raw.length, "as long as the original");
+  assert.ok(message.equals(raw), "message bytes intact");
 });
 
 test("SES refuses the sender (not verified): the recipient fails and the bounce lands in HQ's mailbag", async () => {
