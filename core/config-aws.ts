@@ -4,8 +4,7 @@
  * Every key is optional; the defaults are what docs/deploy.md prices.
  */
 import { z } from "zod";
-
-const int = (min: number, max: number) => z.number().int().min(min).max(max);
+import { int } from "./config-int.ts";
 
 /** S3 lifecycle of each gateway's mailbag bucket. */
 const mailbag = z.strictObject({
@@ -105,23 +104,11 @@ export const awsSection = z.strictObject({
     .regex(/^\d{12}$/, "a 12-digit AWS account id")
     .optional(),
   region: z.string().optional(),
-  mailbag: mailbag.default({ spoolExpireDays: 90, infrequentAccessDays: 30 }),
-  functions: functions.default({
-    routerMemoryMB: 128,
-    deliverMemoryMB: 128,
-    logRetentionDays: 30,
-    timeoutSeconds: 60,
-    reservedConcurrency: 2,
-  }),
-  ingress: ingress.default({
-    cpu: 256,
-    memoryMiB: 512,
-    minTasks: 2,
-    maxTasks: 6,
-    connectionsPerTask: 200,
-    elasticIps: true,
-  }),
-  alarms: alarms.default({ oldestMessageSeconds: 900 }),
+  // prefault: an omitted section is parsed as `{}`, so each field's own default applies.
+  mailbag: mailbag.prefault({}),
+  functions: functions.prefault({}),
+  ingress: ingress.prefault({}),
+  alarms: alarms.prefault({}),
   /**
    * One VPC for every gateway (in the `Mailbag-<prefix>-network` stack) instead of one each:
    * the default quota is 5 VPCs per region, and the larger layouts need 18-24 gateways.

@@ -5,8 +5,8 @@
  * maximal_backoff_time 4000 s, maximal_queue_lifetime 5 days.
  */
 import { z } from "zod";
+import { int } from "./config-int.ts";
 
-const int = (min: number, max: number) => z.number().int().min(min).max(max);
 const DAY = 86_400;
 
 /** Backoff bounds: the first wait, doubled after every attempt, never more than the cap. */
@@ -16,7 +16,7 @@ const backoff = (initial: number, max: number, cap: number) =>
       initialSeconds: int(1, cap).default(initial),
       maxSeconds: int(1, cap).default(max),
     })
-    .default({ initialSeconds: initial, maxSeconds: max })
+    .prefault({})
     .refine((b) => b.initialSeconds <= b.maxSeconds, {
       message: "initialSeconds must not exceed maxSeconds",
       path: ["initialSeconds"],
@@ -41,11 +41,8 @@ export const deliverySection = z
      */
     hold: backoff(10, 600, 12 * 3600),
   })
-  .default({
-    retry: { initialSeconds: 300, maxSeconds: 4000 },
-    queueLifetimeSeconds: 5 * DAY,
-    hold: { initialSeconds: 10, maxSeconds: 600 },
-  })
+  // An omitted section is parsed as `{}`: each field's own default applies.
+  .prefault({})
   .refine(
     // The head job must be able to wait out the whole queue lifetime before SQS's redrive limit.
     (d) => d.queueLifetimeSeconds <= (DELIVER_QUEUE_REDRIVE_RECEIVES - 50) * d.hold.maxSeconds,

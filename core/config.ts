@@ -12,6 +12,7 @@ import { parseCidr } from "./cidr.ts";
 import { awsSection } from "./config-aws.ts";
 import { deliverySection } from "./config-delivery.ts";
 import { authSection, limitsSection, tlsSection } from "./config-ingress.ts";
+import { int } from "./config-int.ts";
 import { checkReferences } from "./config-rules.ts";
 import { ConfigError, formatPath } from "./errors.ts";
 
@@ -109,7 +110,7 @@ const postoffice = z.strictObject({
       networks: z.array(cidr).default([]),
       users: z.array(submitUser).default([]),
     })
-    .default({ networks: [], users: [] }),
+    .prefault({}),
 });
 
 const smtpUrl = serverUrl(["smtp", "smtps"], "smtp://[user:pass@]host[:port] or smtps://...");
@@ -149,7 +150,7 @@ const gateway = z.strictObject({
     .refine((s) => isIP(s) !== 0, "an IPv4 or IPv6 address")
     .optional(),
   /** Local SMTP port of this gateway's ingress under `mailbag start` (default: --port, +1 per gateway). */
-  port: z.number().int().min(1).max(65535).optional(),
+  port: int(1, 65535).optional(),
   /**
    * Where other gateways deliver backbone mail to this one (docs/routing.md#backbone).
    * Default smtp://<hostname>:587: Lambda functions cannot open connections to port 25.
@@ -166,7 +167,7 @@ const addressSpace = z.strictObject({
   /** The gateway the mail is carried to. */
   gateway: gatewayId,
   /** Among equally specific address spaces the lowest cost wins (then the first listed). */
-  cost: z.number().int().min(1).max(100).default(1),
+  cost: int(1, 100).default(1),
   /** The gateways that use this route; default every gateway but the target. */
   from: z.array(gatewayId).min(1).optional(),
 });
@@ -207,14 +208,14 @@ const configShape = z.strictObject({
        * before a job that failed for an unexpected reason (not a 4xx, not an unreachable next
        * hop: those follow `delivery`) is tried again.
        */
-      visibilityTimeoutSeconds: z.number().int().min(1).max(43200).default(60),
+      visibilityTimeoutSeconds: int(1, 43200).default(60),
       /**
        * Receives of a job after which one that fails for an unexpected reason is moved to its
        * dead-letter queue (logged at error level with the mail id, noted in its status record).
        */
-      maxReceiveCount: z.number().int().min(1).max(1000).default(10),
+      maxReceiveCount: int(1, 1000).default(10),
     })
-    .default({ visibilityTimeoutSeconds: 60, maxReceiveCount: 10 }),
+    .prefault({}),
   /** Retries, queue lifetime and waiting for the next hop (core/config-delivery.ts). */
   delivery: deliverySection,
   /** Deployment settings read only by the CDK app (infra/). */
