@@ -27,6 +27,8 @@ export {
   StartupError,
 } from "./config-error.ts";
 export {
+  enhancedCodeOf,
+  genericEnhancedCode,
   isMailbagError,
   MailbagError,
   PolicyRejectionError,
@@ -35,49 +37,70 @@ export {
 } from "./smtp-error.ts";
 
 /**
- * Every reply the gateway gives, by the stable code callers compare: the basic reply code and the
- * RFC 3463 enhanced code. The only place either is written (SmartHostReplyError aside, which
- * keeps the peer's own).
+ * Every reply the gateway gives, by basic reply code (so its class, 4xx retry or 5xx fail, reads
+ * off its group), then by the stable code callers compare: its RFC 3463 enhanced code. The only
+ * place either is written (SmartHostReplyError aside, which keeps the peer's own).
  */
-const REPLIES = {
-  "address-syntax": [501, "5.1.3"],
-  "auth-failed": [535, "5.7.8"], // RFC 4954 §6
-  "auth-locked-out": [454, "4.7.0"], // RFC 4954 §6
-  "backend-unavailable": [451, "4.3.0"],
-  "bad-mailbox-name": [553, "5.1.3"],
-  "connection-limit": [421, "4.7.0"], // RFC 5321 §3.8
-  "dead-lettered": [554, "5.3.0"],
-  "delivery-deferred": [451, "4.4.0"],
-  "foreign-sender": [553, "5.7.1"],
-  "local-error": [451, "4.3.0"],
-  "malformed-envelope": [554, "5.6.0"],
-  "malformed-record": [554, "5.6.0"],
-  "message-too-large": [552, "5.3.4"], // RFC 1870
-  "next-hop-lacks-8bitmime": [554, "5.6.3"], // RFC 6152 §3
-  "next-hop-lacks-smtputf8": [554, "5.6.7"], // RFC 6531 §3.5
-  "next-hop-unreachable": [451, "4.4.1"],
-  "no-answer": [451, "4.4.1"],
-  "no-receiving-gateway": [550, "5.1.2"],
-  "no-recipients": [554, "5.5.1"],
-  "no-sender": [554, "5.6.0"],
-  "no-such-mailbox": [550, "5.1.1"],
-  "not-a-message": [554, "5.6.0"],
-  "not-sent-here": [550, "5.7.1"],
-  "outbound-too-many-recipients": [552, "5.5.3"],
-  "parameter-not-recognized": [555, "5.5.4"], // RFC 5321 §4.1.1.11
-  "parameter-syntax": [501, "5.5.4"], // RFC 5321 §4.2.2
-  "relaying-denied": [550, "5.7.1"], // RFC 5321 §3.9
-  "routing-loop": [554, "5.4.6"], // RFC 5321 §6.3
-  "sender-not-owned": [553, "5.7.1"],
-  "smart-host-refused": [554, "5.7.1"],
-  "too-many-recipients": [452, "4.5.3"], // RFC 5321 §4.5.3.1.10
-  "unknown-gateway": [451, "4.3.0"],
-  "utf8-needs-smtputf8": [553, "5.6.7"], // RFC 6531 §3.4
-} as const satisfies Record<string, readonly [number, string]>;
+const REPLIES_BY_BASIC_CODE = {
+  421: { "connection-limit": "4.7.0" }, // RFC 5321 §3.8
+  451: {
+    "backend-unavailable": "4.3.0",
+    "delivery-deferred": "4.4.0",
+    "local-error": "4.3.0",
+    "next-hop-unreachable": "4.4.1",
+    "no-answer": "4.4.1",
+    "unknown-gateway": "4.3.0",
+  },
+  452: { "too-many-recipients": "4.5.3" }, // RFC 5321 §4.5.3.1.10
+  454: { "auth-locked-out": "4.7.0" }, // RFC 4954 §6
+  501: {
+    "address-syntax": "5.1.3",
+    "parameter-syntax": "5.5.4", // RFC 5321 §4.2.2
+  },
+  535: { "auth-failed": "5.7.8" }, // RFC 4954 §6
+  550: {
+    "no-receiving-gateway": "5.1.2",
+    "no-such-mailbox": "5.1.1",
+    "not-sent-here": "5.7.1",
+    "relaying-denied": "5.7.1", // RFC 5321 §3.9
+  },
+  552: {
+    "message-too-large": "5.3.4", // RFC 1870
+    "outbound-too-many-recipients": "5.5.3",
+  },
+  553: {
+    "bad-mailbox-name": "5.1.3",
+    "foreign-sender": "5.7.1",
+    "sender-not-owned": "5.7.1",
+    "utf8-needs-smtputf8": "5.6.7", // RFC 6531 §3.4
+  },
+  554: {
+    "dead-lettered": "5.3.0",
+    "malformed-envelope": "5.6.0",
+    "malformed-record": "5.6.0",
+    "next-hop-lacks-8bitmime": "5.6.3", // RFC 6152 §3
+    "next-hop-lacks-smtputf8": "5.6.7", // RFC 6531 §3.5
+    "no-recipients": "5.5.1",
+    "no-sender": "5.6.0",
+    "not-a-message": "5.6.0",
+    "routing-loop": "5.4.6", // RFC 5321 §6.3
+    "smart-host-refused": "5.7.1",
+  },
+  555: { "parameter-not-recognized": "5.5.4" }, // RFC 5321 §4.1.1.11
+} as const satisfies Record<number, Record<string, string>>;
+
+type Catalogue = typeof REPLIES_BY_BASIC_CODE;
+type CatalogueCode = { [B in keyof Catalogue]: keyof Catalogue[B] }[keyof Catalogue];
+
+/** Stable code → [basic, enhanced]. */
+const REPLIES = Object.fromEntries(
+  Object.entries(REPLIES_BY_BASIC_CODE).flatMap(([basic, replies]) =>
+    Object.entries(replies).map(([code, enhanced]) => [code, [Number(basic), enhanced] as const]),
+  ),
+) as Record<CatalogueCode, readonly [number, string]>;
 
 /** The stable identity of each error: what callers compare, what logs print. */
-export type ErrorCode = keyof typeof REPLIES | "smart-host-reply";
-type CatalogueCode = keyof typeof REPLIES;
+export type ErrorCode = CatalogueCode | "smart-host-reply";
 
 /** The catalogue's reply for `code`, as constructor arguments of any MailbagError class. */
 const at = (code: CatalogueCode): [CatalogueCode, number, string] => [code, ...REPLIES[code]];
@@ -236,11 +259,6 @@ export const okReply = (text: string): string => `250 2.0.0 ${text}`;
 /** The text of the final reply to DATA (smtp-server adds the 250). */
 export const queuedReply = (id: string): string => `2.0.0 queued as ${id}`;
 
-/** The enhanced code of a peer's reply whose text carries none: the class digit, `.0.0`. */
-export function genericEnhancedCode(responseCode: number): string {
-  return `${String(responseCode)[0]}.0.0`;
-}
-
 // ---- Delivery (issue 9): reports, retries, ESMTP passthrough. ----
 
 /**
@@ -282,11 +300,3 @@ export const reportStatus = {
   relayed: "2.0.0",
   expired: "4.4.7",
 } as const;
-
-/** The enhanced code of an SMTP reply line (`550 5.1.1 ...`), or the class digit's `.0.0`. */
-export function enhancedCodeOf(reply: string): string {
-  const m = /^(\d)\d\d[ -](\d\.\d{1,3}\.\d{1,3})\b/.exec(reply.trim());
-  if (m?.[2]) return m[2];
-  const cls = /^(\d)\d\d/.exec(reply.trim())?.[1] ?? "4";
-  return `${cls}.0.0`;
-}

@@ -1,7 +1,8 @@
 /**
  * What a gateway SMTP error is: the base class every reply-carrying error extends, the type
  * guard that recognises one across bundles, and the kinds whose reply is chosen per instance
- * (by the catalogue's factories, or by a peer). The replies themselves — every basic and RFC 3463
+ * (by the catalogue's factories, or by a peer), and how the enhanced code of a peer's reply line is
+ * read. The replies themselves — every basic and RFC 3463
  * enhanced code — are written only in core/errors.ts, the catalogue, which re-exports all of this.
  *
  * `responseCode` is the property smtp-server reads to pick the reply code of a rejected command.
@@ -68,4 +69,17 @@ export class SmartHostReplyError extends MailbagError {
   constructor(responseCode: number, enhancedCode: string, reason: string) {
     super("smart-host-reply", responseCode, enhancedCode, reason);
   }
+}
+
+/** The enhanced code of a peer's reply whose text carries none: the class digit, `.0.0`. */
+export function genericEnhancedCode(responseCode: number): string {
+  return `${String(responseCode)[0]}.0.0`;
+}
+
+/** The enhanced code of an SMTP reply line (`550 <enhanced> ...`), or the class digit's `.0.0`. */
+export function enhancedCodeOf(reply: string): string {
+  const m = /^(\d)\d\d[ -](\d\.\d{1,3}\.\d{1,3})\b/.exec(reply.trim());
+  if (m?.[2]) return m[2];
+  const cls = /^(\d)\d\d/.exec(reply.trim())?.[1] ?? "4";
+  return `${cls}.0.0`;
 }
