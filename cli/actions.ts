@@ -19,9 +19,8 @@ import {
   release,
   startMoveTask,
 } from "../functions/shared/mailq-store.ts";
-import { UsageError } from "./common.ts";
-import { type CommandHelp, parseCommand } from "./help.ts";
-import { connect, OPS_ENV, OPS_OPTIONS } from "./queue.ts";
+import { type CommandHelp, OPS_ENV, OPS_OPTIONS, parseCommand } from "./help.ts";
+import { connect } from "./queue.ts";
 import { resolveId } from "./show.ts";
 
 /** A fresh delivery job: its own message group, so it does not wait behind the held one. */
@@ -107,8 +106,7 @@ export const FLUSH_HELP = {
 } as const satisfies CommandHelp;
 
 export async function flush(argv: string[]): Promise<number> {
-  const { values, positionals } = parseCommand(FLUSH_HELP, argv);
-  if (positionals.length > 1) throw new UsageError(`usage: mailbag flush ${FLUSH_HELP.usage}`);
+  const { values, positionals } = parseCommand(FLUSH_HELP, argv, { max: 1 });
   const q = await connect(values);
   let held: MessageRecords[];
   if (positionals[0]) {
@@ -156,8 +154,7 @@ export const REDRIVE_HELP = {
 } as const satisfies CommandHelp;
 
 export async function redrive(argv: string[]): Promise<number> {
-  const { values, positionals } = parseCommand(REDRIVE_HELP, argv);
-  if (positionals.length > 1) throw new UsageError(`usage: mailbag redrive ${REDRIVE_HELP.usage}`);
+  const { values, positionals } = parseCommand(REDRIVE_HELP, argv, { max: 1 });
   const q = await connect(values);
   const id = positionals[0] ? (await resolveId(q, positionals[0])).id : undefined;
   const { networkQueues } = await import("../core/mailq.ts");
@@ -223,10 +220,8 @@ export const DELETE_HELP = {
 export const DELETED_REPLY = "deleted by the administrator (mailbag delete)";
 
 export async function remove(argv: string[]): Promise<number> {
-  const { values, positionals } = parseCommand(DELETE_HELP, argv);
-  const [prefix] = positionals;
-  if (!prefix || positionals.length > 1)
-    throw new UsageError(`usage: mailbag delete ${DELETE_HELP.usage}`);
+  const { values, positionals } = parseCommand(DELETE_HELP, argv, { min: 1, max: 1 });
+  const [prefix = ""] = positionals;
   const q = await connect(values);
   const { gateway, id } = await resolveId(q, prefix);
   const store = q.store(gateway);

@@ -6,7 +6,6 @@
  */
 import { configPath, loadConfigFile } from "../functions/shared/config-file.ts";
 import { checkDeploy } from "./check-deploy.ts";
-import { UsageError } from "./common.ts";
 import { CONFIG_ENV, CONFIG_OPTION, type CommandHelp, parseCommand } from "./help.ts";
 
 export const CHECK_HELP = {
@@ -27,9 +26,8 @@ export const CHECK_HELP = {
 } as const satisfies CommandHelp;
 
 export async function check(argv: string[]): Promise<number> {
-  const { values, positionals } = parseCommand(CHECK_HELP, argv);
-  if (positionals.length > 0) throw new UsageError(`unexpected argument '${positionals[0]}'`);
-  if (values.deploy) return checkDeploy(argv);
+  const { values } = parseCommand(CHECK_HELP, argv, { max: 0 });
+  if (values.deploy) return checkDeploy(values.config);
   // A ConfigError propagates to mailbag.ts, which prints each problem on its own line (exit 2).
   const path = configPath(values.config);
   const { config } = loadConfigFile(path);

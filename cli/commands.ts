@@ -12,67 +12,13 @@ import {
 import { CHECK_HELP, check } from "./check.ts";
 import { DNS_HELP, dns } from "./dns.ts";
 import { EMULATOR_HELP, emulator } from "./emulator.ts";
-import { fetch } from "./fetch.ts";
-import {
-  BACKEND_ENV,
-  BACKEND_OPTIONS,
-  CONFIG_ENV,
-  CONFIG_OPTION,
-  type CommandHelp,
-  formatHelp,
-} from "./help.ts";
+import { FETCH_HELP, fetch } from "./fetch.ts";
+import { type CommandHelp, formatHelp } from "./help.ts";
 import { QUEUE_HELP, queue } from "./queue.ts";
 import { ROUTE_HELP, route } from "./route.ts";
 import { FIND_HELP, find, SHOW_HELP, show } from "./show.ts";
 import { START_HELP, start } from "./start.ts";
-import { submit } from "./submit.ts";
-
-const FETCH_HELP = {
-  name: "fetch",
-  summary: "a pickup postoffice collects its mail from its inbound mailbag",
-  usage: "--postoffice ID (--maildir DIR | --smtp URL | --lmtp URL) [--once]",
-  description:
-    "Each waiting message is handed to a Maildir or a local MTA, then removed from the inbound\n" +
-    "mailbag (docs/postoffices.md#pickup). Without --once it keeps going, woken by the\n" +
-    "postoffice's notification queue where there is one, else polling every --interval seconds.",
-  options: {
-    ...CONFIG_OPTION,
-    ...BACKEND_OPTIONS,
-    postoffice: { type: "string", short: "p", arg: "ID", help: "the postoffice collecting" },
-    maildir: { type: "string", arg: "DIR", help: "deliver into this Maildir (tmp/ then new/)" },
-    smtp: { type: "string", arg: "URL", help: "hand each message to this SMTP server" },
-    lmtp: { type: "string", arg: "URL", help: "hand each message to this LMTP server" },
-    once: { type: "boolean", help: "drain what is waiting, print what moved, exit" },
-    bucket: { type: "string", arg: "NAME", help: "the mailbag bucket (default: from the config)" },
-    queue: {
-      type: "string",
-      arg: "NAME",
-      help: "the notification queue (default: from the config)",
-    },
-    interval: { type: "string", arg: "SECONDS", help: "polling interval without a queue (2)" },
-  },
-  env: { ...CONFIG_ENV, ...BACKEND_ENV },
-  example: "mailbag fetch --postoffice SALES --maildir ~/Maildir --once",
-} as const satisfies CommandHelp;
-
-const SUBMIT_HELP = {
-  name: "submit",
-  summary: "drop messages into a postoffice's outbound mailbag, as an application would",
-  usage: "--postoffice ID [--from ADDR --to ADDR...] FILE.eml...",
-  description:
-    "Without --from/--to the gateway takes the envelope from the headers\n" +
-    "(docs/postoffices.md#outbound-mailbag).",
-  options: {
-    ...CONFIG_OPTION,
-    ...BACKEND_OPTIONS,
-    postoffice: { type: "string", short: "p", arg: "ID", help: "the submitting postoffice" },
-    from: { type: "string", arg: "ADDR", help: "envelope sender (with --to)" },
-    to: { type: "string", multiple: true, arg: "ADDR", help: "envelope recipient (with --from)" },
-    bucket: { type: "string", arg: "NAME", help: "the mailbag bucket (default: from the config)" },
-  },
-  env: { ...CONFIG_ENV, ...BACKEND_ENV },
-  example: "mailbag submit --postoffice HQ message.eml",
-} as const satisfies CommandHelp;
+import { SUBMIT_HELP, submit } from "./submit.ts";
 
 interface Command {
   readonly help: CommandHelp;

@@ -7,20 +7,6 @@ import { type AwsSettings, awsSettingsFromEnv } from "../functions/shared/aws.ts
 export class UsageError extends Error {}
 
 /** `--config FILE` (or MAILBAG_CONFIG, or ./mailbag.config.json). */
-export const configOption = { config: { type: "string", short: "c" } } as const;
-
-/**
- * `--backend` for commands that talk to a running gateway's bucket (fetch, submit): `emulator`
- * (the default without AWS_ENDPOINT_URL) is the one `mailbag start` runs, on --emulator-port or
- * MAILBAG_EMULATOR_PORT (4577); `endpoint` is AWS_ENDPOINT_URL (LocalStack); `aws` is real AWS
- * with the standard credentials chain.
- */
-export const backendOptions = {
-  backend: { type: "string" },
-  "emulator-port": { type: "string" },
-  "data-dir": { type: "string" },
-} as const;
-
 /** What `mailbag start` leaves in its data directory so other commands find its emulator. */
 export const EMULATOR_FILE = "emulator.json";
 

@@ -4,7 +4,6 @@
  */
 import { buildAddressMap } from "../core/address-map.ts";
 import { dnsRecords } from "../core/dns.ts";
-import { UsageError } from "./common.ts";
 import { readConfig } from "./config-io.ts";
 import { CONFIG_ENV, CONFIG_OPTION, type CommandHelp, parseCommand } from "./help.ts";
 
@@ -23,8 +22,7 @@ export const DNS_HELP = {
 } as const satisfies CommandHelp;
 
 export async function dns(argv: string[]): Promise<number> {
-  const { values, positionals } = parseCommand(DNS_HELP, argv);
-  if (positionals.length > 0) throw new UsageError(`unexpected argument '${positionals[0]}'`);
+  const { values } = parseCommand(DNS_HELP, argv, { max: 0 });
   const map = buildAddressMap(await readConfig(values.config));
   const r = dnsRecords(map);
   const both = !values.hosts && !values.mx;

@@ -7,7 +7,6 @@
  * and else listing the mailbag every --interval seconds (2).
  */
 import { hostname } from "node:os";
-import { parseArgs } from "node:util";
 import {
   DeleteMessageBatchCommand,
   GetQueueUrlCommand,
@@ -20,30 +19,44 @@ import { createAwsClients } from "../functions/shared/aws.ts";
 import { maildir } from "../functions/shared/maildir.ts";
 import { s3Store } from "../functions/shared/s3-store.ts";
 import { smtpTransport } from "../functions/shared/smtp-transport.ts";
-import { backendOptions, backendSettings, configOption, UsageError } from "./common.ts";
+import { backendSettings, UsageError } from "./common.ts";
 import { readConfig } from "./config-io.ts";
+import { type CommandHelp, OPS_ENV, OPS_OPTIONS, parseCommand } from "./help.ts";
+
+export const FETCH_HELP = {
+  name: "fetch",
+  summary: "a pickup postoffice collects its mail from its inbound mailbag",
+  usage: "--postoffice ID (--maildir DIR | --smtp URL | --lmtp URL) [--once]",
+  description:
+    "Each waiting message is handed to a Maildir or a local MTA, then removed from the inbound\n" +
+    "mailbag (docs/postoffices.md#pickup). Without --once it keeps going, woken by the\n" +
+    "postoffice's notification queue where there is one, else polling every --interval seconds.",
+  options: {
+    ...OPS_OPTIONS,
+    postoffice: { type: "string", short: "p", arg: "ID", help: "the postoffice collecting" },
+    maildir: { type: "string", arg: "DIR", help: "deliver into this Maildir (tmp/ then new/)" },
+    smtp: { type: "string", arg: "URL", help: "hand each message to this SMTP server" },
+    lmtp: { type: "string", arg: "URL", help: "hand each message to this LMTP server" },
+    once: { type: "boolean", help: "drain what is waiting, print what moved, exit" },
+    bucket: { type: "string", arg: "NAME", help: "the mailbag bucket (default: from the config)" },
+    queue: {
+      type: "string",
+      arg: "NAME",
+      help: "the notification queue (default: from the config)",
+    },
+    interval: { type: "string", arg: "SECONDS", help: "polling interval without a queue (2)" },
+  },
+  env: OPS_ENV,
+  example: "mailbag fetch --postoffice SALES --maildir ~/Maildir --once",
+} as const satisfies CommandHelp;
 
 export async function fetch(argv: string[]): Promise<number> {
-  const { values } = parseArgs({
-    args: argv,
-    options: {
-      ...configOption,
-      ...backendOptions,
-      postoffice: { type: "string", short: "p" },
-      maildir: { type: "string" },
-      smtp: { type: "string" },
-      lmtp: { type: "string" },
-      once: { type: "boolean", default: false },
-      bucket: { type: "string" },
-      queue: { type: "string" },
-      interval: { type: "string", default: "2" },
-    },
-  });
+  const { values } = parseCommand(FETCH_HELP, argv, { max: 0 });
   const po = values.postoffice?.toUpperCase();
   if (!po) throw new UsageError("--postoffice ID is required");
   const targets = [values.maildir, values.smtp, values.lmtp].filter((t) => t !== undefined);
   if (targets.length !== 1) throw new UsageError("exactly one of --maildir, --smtp, --lmtp");
-  const interval = Number(values.interval);
+  const interval = Number(values.interval ?? 2);
   if (!(interval > 0))
     throw new UsageError(`--interval: not a number of seconds: ${values.interval}`);
 

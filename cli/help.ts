@@ -4,6 +4,7 @@
  * one example. `mailbag <command> --help` and `mailbag help <command>` print it, exit 0.
  */
 import { type ParseArgsOptionsConfig, parseArgs } from "node:util";
+import { UsageError } from "./common.ts";
 
 /** A parseArgs option plus what a person needs to use it. */
 export interface OptionHelp {
@@ -73,23 +74,45 @@ export const CONFIG_ENV = {
   MAILBAG_CONFIG: "config file when --config is not given",
 } as const;
 
+/** The options every command on a running network shares: config and backend. */
+export const OPS_OPTIONS = { ...CONFIG_OPTION, ...BACKEND_OPTIONS } as const;
+export const OPS_ENV = { ...CONFIG_ENV, ...BACKEND_ENV } as const;
+
 /** `--help` or `-h` before any `--`. */
 export function wantsHelp(argv: readonly string[]): boolean {
   const end = argv.indexOf("--");
   return (end < 0 ? argv : argv.slice(0, end)).some((a) => a === "--help" || a === "-h");
 }
 
+/** How many positional arguments a command takes (default: any number). */
+export interface Arity {
+  readonly min?: number;
+  readonly max?: number;
+}
+
 /**
- * parseArgs over the command's documented options (strict: an unknown option is exit 2).
+ * parseArgs over the command's documented options (strict: an unknown option is exit 2), and
+ * the positional arguments counted against `arity`: a UsageError (exit 2) names an argument a
+ * command without any does not take, else prints the synopsis.
  * `--help` never gets here: mailbag.ts answers it before running the command.
  */
-export function parseCommand<const O extends OptionsHelp>(spec: CommandHelp<O>, argv: string[]) {
-  return parseArgs({
+export function parseCommand<const O extends OptionsHelp>(
+  spec: CommandHelp<O>,
+  argv: string[],
+  arity?: Arity,
+) {
+  const parsed = parseArgs({
     args: argv,
     allowPositionals: true,
     strict: true,
     options: spec.options as O & ParseArgsOptionsConfig,
   });
+  const n = parsed.positionals.length;
+  if (arity?.max === 0 && n > 0)
+    throw new UsageError(`unexpected argument '${parsed.positionals[0]}'`);
+  if (arity && (n < (arity.min ?? 0) || n > (arity.max ?? Number.POSITIVE_INFINITY)))
+    throw new UsageError(`usage: mailbag ${spec.name} ${spec.usage} (mailbag ${spec.name} --help)`);
+  return parsed;
 }
 
 function optionLabel(name: string, o: OptionHelp): string {

@@ -10,19 +10,8 @@ import { createAwsClients } from "../functions/shared/aws.ts";
 import { type Mailq, mailq, snapshot } from "../functions/shared/mailq-store.ts";
 import { backendSettings, UsageError } from "./common.ts";
 import { readConfig } from "./config-io.ts";
-import {
-  BACKEND_ENV,
-  BACKEND_OPTIONS,
-  CONFIG_ENV,
-  CONFIG_OPTION,
-  type CommandHelp,
-  parseCommand,
-} from "./help.ts";
+import { type CommandHelp, OPS_ENV, OPS_OPTIONS, parseCommand } from "./help.ts";
 import { formatQueueTable } from "./mailq-text.ts";
-
-/** The options every command on a running network shares: config and backend. */
-export const OPS_OPTIONS = { ...CONFIG_OPTION, ...BACKEND_OPTIONS } as const;
-export const OPS_ENV = { ...CONFIG_ENV, ...BACKEND_ENV } as const;
 
 /** The config (validated) and the backend of a running network. */
 export async function connect(values: {
@@ -55,8 +44,7 @@ export const QUEUE_HELP = {
 } as const satisfies CommandHelp;
 
 export async function queue(argv: string[]): Promise<number> {
-  const { values, positionals } = parseCommand(QUEUE_HELP, argv);
-  if (positionals.length > 0) throw new UsageError(`unexpected argument '${positionals[0]}'`);
+  const { values } = parseCommand(QUEUE_HELP, argv, { max: 0 });
   const interval = Number(values.interval ?? 2);
   if (!(interval > 0)) throw new UsageError(`--interval: not a number of seconds: ${interval}`);
   const q = await connect(values);

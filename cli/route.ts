@@ -31,10 +31,7 @@ export const ROUTE_HELP = {
 } as const satisfies CommandHelp;
 
 export async function route(argv: string[]): Promise<number> {
-  const { values, positionals } = parseCommand(ROUTE_HELP, argv);
-  if (positionals.length === 0) {
-    throw new UsageError(`usage: mailbag route ${ROUTE_HELP.usage} (mailbag route --help)`);
-  }
+  const { values, positionals } = parseCommand(ROUTE_HELP, argv, { min: 1 });
   const map = buildAddressMap(await readConfig(values.config));
   const from = values["from-gateway"] ?? map.config.gateways[0]?.id ?? "";
   const gateway = [...map.gateways.keys()].find((id) => id.toLowerCase() === from.toLowerCase());

@@ -12,9 +12,9 @@ import {
   recordKeys,
 } from "../functions/shared/mailq-store.ts";
 import { UsageError } from "./common.ts";
-import { type CommandHelp, parseCommand } from "./help.ts";
+import { type CommandHelp, OPS_ENV, OPS_OPTIONS, parseCommand } from "./help.ts";
 import { formatMessage } from "./mailq-text.ts";
-import { connect, OPS_ENV, OPS_OPTIONS } from "./queue.ts";
+import { connect } from "./queue.ts";
 
 /** Every message id of the network starting with `prefix` (case-insensitive), per gateway. */
 export async function findIds(
@@ -69,10 +69,8 @@ export const SHOW_HELP = {
 } as const satisfies CommandHelp;
 
 export async function show(argv: string[]): Promise<number> {
-  const { values, positionals } = parseCommand(SHOW_HELP, argv);
-  const [prefix] = positionals;
-  if (!prefix || positionals.length > 1)
-    throw new UsageError(`usage: mailbag show ${SHOW_HELP.usage}`);
+  const { values, positionals } = parseCommand(SHOW_HELP, argv, { min: 1, max: 1 });
+  const [prefix = ""] = positionals;
   const q = await connect(values);
   const { gateway, id } = await resolveId(q, prefix);
   const letters = await allDeadLetters(q);
@@ -121,8 +119,7 @@ function matcher(wanted: string | undefined): (address: string) => boolean {
 }
 
 export async function find(argv: string[]): Promise<number> {
-  const { values, positionals } = parseCommand(FIND_HELP, argv);
-  if (positionals.length > 0) throw new UsageError(`unexpected argument '${positionals[0]}'`);
+  const { values } = parseCommand(FIND_HELP, argv, { max: 0 });
   const since = parseSince(values.since ?? "24h", Date.now());
   const q = await connect(values);
   const from = matcher(values.from);

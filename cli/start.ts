@@ -74,8 +74,7 @@ export const START_HELP = {
 } as const satisfies CommandHelp;
 
 export async function start(argv: string[]): Promise<number> {
-  const { values, positionals } = parseCommand(START_HELP, argv);
-  if (positionals.length > 0) throw new UsageError(`unexpected argument '${positionals[0]}'`);
+  const { values } = parseCommand(START_HELP, argv, { max: 0 });
   const port = portOption("--port", values.port ?? process.env.MAILBAG_PORT ?? "2525");
   const emulatorPort = portOption(
     "--emulator-port",

@@ -7,28 +7,35 @@
  */
 import { createReadStream } from "node:fs";
 import { stat } from "node:fs/promises";
-import { parseArgs } from "node:util";
 import { buildAddressMap } from "../core/address-map.ts";
 import { newMessageId } from "../core/ids.ts";
 import { gatewayResources, keys } from "../core/names.ts";
 import { createAwsClients } from "../functions/shared/aws.ts";
 import { s3Store } from "../functions/shared/s3-store.ts";
-import { backendOptions, backendSettings, configOption, UsageError } from "./common.ts";
+import { backendSettings, UsageError } from "./common.ts";
 import { readConfig } from "./config-io.ts";
+import { type CommandHelp, OPS_ENV, OPS_OPTIONS, parseCommand } from "./help.ts";
+
+export const SUBMIT_HELP = {
+  name: "submit",
+  summary: "drop messages into a postoffice's outbound mailbag, as an application would",
+  usage: "--postoffice ID [--from ADDR --to ADDR...] FILE.eml...",
+  description:
+    "Without --from/--to the gateway takes the envelope from the headers\n" +
+    "(docs/postoffices.md#outbound-mailbag).",
+  options: {
+    ...OPS_OPTIONS,
+    postoffice: { type: "string", short: "p", arg: "ID", help: "the submitting postoffice" },
+    from: { type: "string", arg: "ADDR", help: "envelope sender (with --to)" },
+    to: { type: "string", multiple: true, arg: "ADDR", help: "envelope recipient (with --from)" },
+    bucket: { type: "string", arg: "NAME", help: "the mailbag bucket (default: from the config)" },
+  },
+  env: OPS_ENV,
+  example: "mailbag submit --postoffice HQ message.eml",
+} as const satisfies CommandHelp;
 
 export async function submit(argv: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({
-    args: argv,
-    allowPositionals: true,
-    options: {
-      ...configOption,
-      ...backendOptions,
-      postoffice: { type: "string", short: "p" },
-      from: { type: "string" },
-      to: { type: "string", multiple: true },
-      bucket: { type: "string" },
-    },
-  });
+  const { values, positionals } = parseCommand(SUBMIT_HELP, argv);
   const po = values.postoffice?.toUpperCase();
   if (!po) throw new UsageError("--postoffice ID is required");
   if (positionals.length === 0) throw new UsageError("no message files given");
