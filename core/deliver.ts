@@ -14,6 +14,7 @@
  * - older than the queue lifetime → failed with 4.4.7 and reported.
  * Recipients already delivered or failed are skipped, so a redelivered job does not send twice.
  */
+import type { Readable } from "node:stream";
 import { type DeliveryPolicy, retryDelaySeconds } from "./config-delivery.ts";
 import { type DsnRecipient, notifyWants } from "./dsn.ts";
 import {
@@ -77,21 +78,100 @@ export function deliveryKeys(job: DeliverJob): {
       };
 }
 
-export async function deliverMessage(deps: DeliverDeps, job: DeliverJob): Promise<DeliverOutcome> {
+/**
+ * What one attempt reads, started before its turn: the status record (none to read on a first
+ * attempt), the envelope (none to read when the job carries it) and, opened ahead by a
+ * deliveryLine, the body stream (opened, not read: it waits paused until the message's turn).
+ */
+export interface Prepared {
+  /** The status record; undefined when there is none (or none can exist yet). */
+  readonly status: Promise<DeliveryStatus | undefined>;
+  readonly envelope: Promise<Envelope>;
+  /** The body, if opened ahead; otherwise it is opened when the message's turn comes. */
+  body?: Promise<Readable>;
+}
+
+/** An attempt whose SMTP part is done; `durable` settles once its outcome is stored. */
+export interface Attempt {
+  readonly outcome: DeliverOutcome;
+  readonly durable: Promise<void>;
+}
+
+/**
+ * Starts the reads of one attempt. `firstAttempt` (the queue's receive count is 1) together with
+ * the router's `fresh` mark means no status record can exist yet: no GetObject for it.
+ */
+export function prepareDelivery(
+  deps: DeliverDeps,
+  job: DeliverJob,
+  firstAttempt = false,
+): Prepared {
+  const where = deliveryKeys(job);
+  const status =
+    firstAttempt && job.fresh === true
+      ? Promise.resolve(undefined)
+      : deps.store
+          .getJson(where.status)
+          .then((raw) => (raw === undefined ? undefined : parseStatus(raw)));
+  const envelope = job.envelope
+    ? Promise.resolve(job.envelope)
+    : deps.store.getJson(where.envelope).then(parseEnvelope);
+  // Awaited in turn (or never, when nothing is pending): a failure must not go unhandled first.
+  status.catch(() => undefined);
+  envelope.catch(() => undefined);
+  return { status, envelope };
+}
+
+/** Opens the body ahead of its turn; an error while it waits only marks it for reopening. */
+export function openAhead(deps: DeliverDeps, job: DeliverJob, prepared: Prepared): void {
+  if (prepared.body) return;
+  const body = deps.store.getStream(deliveryKeys(job).message);
+  body.then((b) => b.on("error", () => undefined)).catch(() => undefined);
+  prepared.body = body;
+}
+
+/** Closes a body opened ahead for an attempt that will not be made. */
+export function discardPrepared(prepared: Prepared): void {
+  prepared.body?.then((b) => b.destroy()).catch(() => undefined);
+}
+
+/** One attempt, start to stored outcome (deliveryLine overlaps the storing with the next send). */
+export async function deliverMessage(
+  deps: DeliverDeps,
+  job: DeliverJob,
+  prepared: Prepared = prepareDelivery(deps, job),
+): Promise<DeliverOutcome> {
+  const attempt = await attemptDelivery(deps, job, prepared);
+  await attempt.durable;
+  return attempt.outcome;
+}
+
+/**
+ * One delivery attempt up to the next hop's answer. Storing the outcome (status record, retry
+ * job, a push job's clean-up) is started, not awaited: `durable`. The caller must await it
+ * before the job leaves its queue.
+ */
+export async function attemptDelivery(
+  deps: DeliverDeps,
+  job: DeliverJob,
+  prepared: Prepared,
+): Promise<Attempt> {
   const now = (deps.now ?? (() => new Date()))();
   const at = now.toISOString();
   const where = deliveryKeys(job);
   // Status first: a push job retried after its message left the inbound mailbag has nothing
   // pending and must not look for it.
-  const previous = await deps.store.getJson(where.status);
-  const status: DeliveryStatus =
-    previous === undefined ? { id: job.id, recipients: {} } : parseStatus(previous);
+  const previous = await prepared.status;
+  const status: DeliveryStatus = previous ?? { id: job.id, recipients: {} };
   const pending = job.recipients.filter((r) => {
     const state = status.recipients[r]?.state;
     return state !== "delivered" && state !== "failed";
   });
-  if (pending.length === 0) return { status, reports: [] };
-  const envelope = parseEnvelope(await deps.store.getJson(where.envelope));
+  if (pending.length === 0) {
+    discardPrepared(prepared);
+    return { outcome: { status, reports: [] }, durable: Promise.resolve() };
+  }
+  const envelope = await prepared.envelope;
 
   const record = (address: string, state: RecipientState, reply: string, remoteMta?: string) => {
     const prev = status.recipients[address];
@@ -117,13 +197,13 @@ export async function deliverMessage(deps: DeliverDeps, job: DeliverJob): Promis
         ...(last?.remoteMta ? { remoteMta: last.remoteMta } : {}),
       };
     }
+    discardPrepared(prepared);
     const reports = await report(deps, envelope, status, pending, "failed", reportStatus.expired);
-    await settle(deps, job, where, status, []);
-    return { status, reports };
+    return { outcome: { status, reports }, durable: settle(deps, job, where, status, []) };
   }
 
   let result: TransportResult;
-  const body = await deps.store.getStream(where.message);
+  const body = await openBody(deps, where, prepared);
   try {
     result = await deps.transport.send(envelope.mailFrom, pending, body, envelope.size, {
       params: envelope.params,
@@ -197,9 +277,23 @@ export async function deliverMessage(deps: DeliverDeps, job: DeliverJob): Promis
       ...(postoffice !== undefined ? { postoffice } : {}),
     };
   }
-  await settle(deps, job, where, status, deferred);
-  if (retry) await scheduleRetry({ ...deps, now: () => now }, retry);
-  return { status, reports, ...(retry ? { retry } : {}) };
+  const settled = settle(deps, job, where, status, deferred);
+  const scheduled = retry ? scheduleRetry({ ...deps, now: () => now }, retry) : undefined;
+  const durable = Promise.all([settled, scheduled]).then(() => undefined);
+  durable.catch(() => undefined); // the caller awaits it; meanwhile it must not go unhandled
+  return { outcome: { status, reports, ...(retry ? { retry } : {}) }, durable };
+}
+
+/** The body opened ahead, unless it broke while waiting (then, as without one, opened now). */
+async function openBody(
+  deps: DeliverDeps,
+  where: ReturnType<typeof deliveryKeys>,
+  prepared: Prepared,
+): Promise<Readable> {
+  const ahead = await prepared.body?.catch(() => undefined);
+  if (ahead && !ahead.destroyed && !ahead.errored) return ahead;
+  ahead?.destroy();
+  return deps.store.getStream(where.message);
 }
 
 /** Writes the status; a push job whose recipients are all settled leaves the inbound mailbag. */

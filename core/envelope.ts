@@ -49,6 +49,13 @@ const deliverJobSchema = z.strictObject({
   gateway: z.string(),
   recipients: z.array(z.string()).min(1),
   postoffice: z.string().optional(),
+  /** The stored envelope, carried by the router (when small) so delivery need not read it. */
+  envelope: envelopeSchema.optional(),
+  /**
+   * The router knew of no status record of this message and queued no other job for it: on its
+   * first receive the job is its message's first attempt, and delivery skips the status read.
+   */
+  fresh: z.literal(true).optional(),
 });
 export type DeliverJob = z.output<typeof deliverJobSchema>;
 

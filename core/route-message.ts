@@ -45,6 +45,9 @@ export type RouteOutcome =
   /** No envelope: the ingress refused this attempt (4xx) and removed it; nothing to deliver. */
   | { readonly kind: "abandoned" };
 
+/** The largest envelope (JSON characters) a delivery job carries; larger ones are read from S3. */
+export const MAX_CARRIED_ENVELOPE = 16_384;
+
 const add = (groups: Record<string, string[]>, key: string, rcpt: string) => {
   const list = groups[key] ?? [];
   if (!list.includes(rcpt)) list.push(rcpt);
@@ -58,7 +61,7 @@ interface Planned {
 }
 
 export async function routeMessage(deps: RouterDeps, job: RouteJob): Promise<RouteOutcome> {
-  const planned = await planRoute(deps, job, deps.store.getJson(keys.envelope(job.id)));
+  const planned = await planRoute(deps, job, deps.store.getJson(keys.envelope(job.id)), false);
   for (const d of planned.deliveries)
     await deps.queue.send(deps.deliverQueue, d.body, d.groupId, d.deduplicationId);
   return planned.outcome;
@@ -74,11 +77,13 @@ export type BatchResult =
  * the messages are routed in order, and all their delivery jobs go out in order with one batch
  * call. Returns a result per job up to the first failure; the caller fails that job and every
  * later one of the group, so they are routed again, in order (resent delivery jobs are no-ops:
- * same deduplication ids).
+ * same deduplication ids). `firstReceive[i]` says job i is received for the first time (so it
+ * never queued delivery jobs before): only then may its delivery job be marked `fresh`.
  */
 export async function routeBatch(
   deps: RouterDeps,
   jobs: readonly RouteJob[],
+  firstReceive: readonly boolean[] = [],
 ): Promise<BatchResult[]> {
   const envelopes = jobs.map((job) => {
     const read = deps.store.getJson(keys.envelope(job.id));
@@ -89,7 +94,12 @@ export async function routeBatch(
   const deliveries: { index: number; job: QueuedJob }[] = [];
   for (const [index, job] of jobs.entries()) {
     try {
-      const planned = await planRoute(deps, job, envelopes[index] ?? Promise.resolve(undefined));
+      const planned = await planRoute(
+        deps,
+        job,
+        envelopes[index] ?? Promise.resolve(undefined),
+        firstReceive[index] === true,
+      );
       results.push({ ok: true, outcome: planned.outcome });
       for (const d of planned.deliveries) deliveries.push({ index, job: d });
     } catch (error) {
@@ -123,6 +133,7 @@ async function planRoute(
   deps: RouterDeps,
   job: RouteJob,
   envelopeRead: Promise<unknown>,
+  firstReceive: boolean,
 ): Promise<Planned> {
   const raw = await envelopeRead;
   if (raw === undefined) return { outcome: { kind: "abandoned" }, deliveries: [] };
@@ -153,9 +164,24 @@ async function planRoute(
   }
   const report =
     Object.keys(refused).length > 0 ? await recordRefused(deps, envelope, refused) : undefined;
-  // One delivery job per next hop, so each is one SMTP transaction (nextHopTransport).
+  // One delivery job per next hop, so each is one SMTP transaction (nextHopTransport). The job
+  // carries the envelope (spares delivery a GetObject) unless it is large: ten jobs share one
+  // SendMessageBatch's 256 KiB. `fresh` lets delivery's first attempt skip the status read:
+  // only when this job is the message's only writer of its status record (no other next hop,
+  // nothing refused) and this route job never queued one before (a resend after the 5-minute
+  // deduplication window must not deliver again without looking).
+  const hopCount = Object.keys(hops).length;
+  const fresh = firstReceive && hopCount === 1 && Object.keys(refused).length === 0;
+  const carried = JSON.stringify(envelope).length <= MAX_CARRIED_ENVELOPE ? { envelope } : {};
   const deliveries = Object.entries(hops).map(([hop, recipients]) => ({
-    body: { v: 1, id: job.id, gateway: envelope.gateway, recipients },
+    body: {
+      v: 1,
+      id: job.id,
+      gateway: envelope.gateway,
+      recipients,
+      ...carried,
+      ...(fresh ? { fresh: true } : {}),
+    },
     groupId: envelope.gateway,
     deduplicationId: hop ? `${job.id}.${hop}` : job.id,
   }));

@@ -19,7 +19,10 @@ export const handler = middy<SQSEvent, SQSBatchResponse, Error, RuntimeContext>(
     }
     // A route queue is one gateway's, one FIFO group: from the first failure on, all is retried.
     const gateway = jobs[0]?.gateway;
-    const results = gateway ? await routeBatch(context.runtime.routerDeps(gateway), jobs) : [];
+    const firstReceive = event.Records.map((r) => r.attributes.ApproximateReceiveCount === "1");
+    const results = gateway
+      ? await routeBatch(context.runtime.routerDeps(gateway), jobs, firstReceive)
+      : [];
     for (const [i, r] of results.entries()) {
       if (!r.ok) failure = r.error;
       else {

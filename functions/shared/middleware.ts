@@ -6,7 +6,7 @@ import { deadLetter, isPermanent, mailIdOf } from "../../core/dead-letter.ts";
 import { isMailbagError } from "../../core/errors.ts";
 import { gatewayResources, type QueueRole } from "../../core/names.ts";
 import { EVENTS, metric } from "./events.ts";
-import { processFifoBatch } from "./fifo-batch.ts";
+import { type Processed, processFifoBatch, type ReadAhead } from "./fifo-batch.ts";
 import { describeError, log } from "./log.ts";
 import { lambdaRuntime, type Runtime } from "./runtime.ts";
 
@@ -32,17 +32,23 @@ export function withRuntime(): MiddlewareObj<SQSEvent, SQSBatchResponse, Error, 
  *   moved to the dead-letter queue, logged at error level with its mail id (core/dead-letter.ts);
  * - anything else: retried after the queue's visibility timeout.
  */
-export function fifoBatch(
+export function fifoBatch<P = undefined>(
   name: string,
-  processRecord: (record: SQSRecord, runtime: Runtime) => Promise<void>,
+  processRecord: (
+    record: SQSRecord,
+    runtime: Runtime,
+    prepared: P | undefined,
+  ) => Promise<Processed | unknown>,
+  /** Per batch: the reads to start for every record before the first is processed. */
+  ahead?: (runtime: Runtime) => ReadAhead<P>,
 ): (event: SQSEvent, context: RuntimeContext) => Promise<SQSBatchResponse> {
   return async (event, context) => {
     const held = new Map<string | undefined, number>();
-    const response = await processFifoBatch(
+    const response = await processFifoBatch<P>(
       event.Records,
-      async (record) => {
+      async (record, prepared) => {
         try {
-          await processRecord(record, context.runtime);
+          return await processRecord(record, context.runtime, prepared);
         } catch (err) {
           if (isMailbagError(err) && err.code === "next-hop-unreachable") {
             const receives = receivesOf(record);
@@ -65,6 +71,7 @@ export function fifoBatch(
           messageId: record.messageId,
           ...describeError(err),
         }),
+      ahead?.(context.runtime),
     );
     await holdLines(context.runtime, event.Records, response, held);
     return response;

@@ -64,3 +64,19 @@ test("a delivery job not queued fails its route job and stops the batch there", 
     [true, false],
   );
 });
+
+test("delivery jobs carry the envelope; `fresh` only for a route job received the first time", async () => {
+  const { deps, queue } = rig();
+  await routeBatch(deps, jobs, [true, false, true, true]);
+  const sent = queue.sent.map(
+    (j) => j.body as { id: string; fresh?: boolean; envelope?: { id: string } },
+  );
+  assert.deepEqual(
+    sent.map((b) => [b.id, b.envelope?.id, b.fresh]),
+    [
+      ["01A", "01A", true],
+      ["01B", "01B", undefined],
+      ["01D", "01D", true],
+    ],
+  );
+});
