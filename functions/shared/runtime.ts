@@ -29,8 +29,8 @@ export interface Runtime {
   readonly queue: JobQueue;
   /** Gateway id → smtp:// URL of its ingress running in this process; beats its ingressUrl. */
   readonly ingressUrls: Map<string, string>;
-  /** The backbone transport to a peer's ingress (`url`), one per peer for the process. */
-  peerTransport(url: string, helo: string): SmartHostTransport;
+  /** The SMTP transport of gateway `gatewayId` to `url`: one per gateway and next hop. */
+  peerTransport(gatewayId: string, url: string, helo?: string): SmartHostTransport;
   acceptDeps(gatewayId: string): AcceptDeps;
   routerDeps(gatewayId: string): RouterDeps;
   /** The outbound mailbag intake: the accept path plus the address map. */
@@ -68,15 +68,19 @@ export function createRuntime(
     const bucket = buckets[gatewayId];
     return bucket ? { ...resources, bucket } : resources;
   };
-  const transport = smartHost(config, clients);
   const ingressUrls = new Map<string, string>();
   const helo = (gw: string) => map.gateways.get(gw)?.hostname ?? "mailbag.invalid";
-  // One transport per peer (another gateway's ingress, a postoffice's server) and sending name,
-  // kept for the process: smtpTransport reuses its idle connection, so consecutive jobs to a
-  // peer share one SMTP session.
+  // Before gateways had hostnames per line, the smart host heard the first one's: kept for those without.
+  const anyHostname = config.gateways.find((g) => g.hostname)?.hostname ?? "mailbag.invalid";
+  // One transport per gateway and next hop (the smart host, another gateway's ingress, a
+  // postoffice's server), kept for the process: smtpTransport reuses its one idle connection,
+  // so consecutive jobs of one gateway's line share one SMTP session. Keyed by gateway too:
+  // shared by two gateways' lines in one process, that one connection was taken by one line
+  // while the other opened its own, and every overlap closed one (267 of 2,000 deliveries
+  // reconnected with two gateways in the bench).
   const peers = new Map<string, SmartHostTransport>();
-  const peerTransport = (url: string, name: string): SmartHostTransport => {
-    const key = `${name} ${url}`;
+  const peerTransport = (gw: string, url: string, name = helo(gw)): SmartHostTransport => {
+    const key = `${gw} ${url}`;
     let t = peers.get(key);
     if (!t) {
       t = smtpTransport(url, name);
@@ -84,11 +88,20 @@ export function createRuntime(
     }
     return t;
   };
+  const sh = config.smartHost;
+  let smartHost: (gw: string) => SmartHostTransport;
+  if ("url" in sh) {
+    const { url } = sh;
+    smartHost = (gw) => peerTransport(gw, url, map.gateways.get(gw)?.hostname ?? anyHostname);
+  } else {
+    const ses = sesSmartHost(sh.ses, clients);
+    smartHost = () => ses;
+  }
   const pushTransport = (gw: string, postoffice: string): SmartHostTransport => {
     const url = map.byId.get(postoffice)?.inbound?.deliver;
     if (!url)
       throw new ConfigError("postoffices", `postoffice ${postoffice} has no inbound.deliver`);
-    return peerTransport(url, helo(gw));
+    return peerTransport(gw, url);
   };
   const acceptDeps = (gw: string): AcceptDeps => ({
     store: s3Store(clients.s3, names(gw).bucket),
@@ -149,30 +162,30 @@ export function createRuntime(
       reports: reportDeps(gw),
       transport: postoffice
         ? pushTransport(gw, postoffice)
-        : nextHopTransport(map, gw, transport, (peer) => {
+        : nextHopTransport(map, gw, smartHost(gw), (peer) => {
             // Backbone: the next gateway's SMTP ingress (docs/routing.md#backbone).
             const target = map.gateways.get(peer);
             const url = ingressUrls.get(peer) ?? (target && ingressUrlOf(target));
             if (!url)
               throw new BackendUnavailableError(`gateway ${peer} has no ingressUrl or hostname`);
-            return peerTransport(url, helo(gw));
+            return peerTransport(gw, url);
           }),
     }),
   };
 }
 
-function smartHost(config: Config, clients: AwsClients): SmartHostTransport {
-  const sh = config.smartHost;
-  const helo = config.gateways.find((g) => g.hostname)?.hostname ?? "mailbag.invalid";
-  return "url" in sh
-    ? smtpTransport(sh.url, helo)
-    : lazyTransport(async () =>
-        (await import("./ses-transport.ts")).sesTransport(
-          // smartHost.ses.region: SES may be in another region than the gateway's queues.
-          { ...clients.settings, region: sh.ses.region ?? clients.settings.region },
-          { configurationSet: sh.ses.configurationSet, api: sh.ses.api },
-        ),
-      );
+/** Amazon SES as the smart host (one for the process: a stateless API, no connection to keep). */
+function sesSmartHost(
+  sh: Extract<Config["smartHost"], { ses: unknown }>["ses"],
+  clients: AwsClients,
+): SmartHostTransport {
+  return lazyTransport(async () =>
+    (await import("./ses-transport.ts")).sesTransport(
+      // smartHost.ses.region: SES may be in another region than the gateway's queues.
+      { ...clients.settings, region: sh.region ?? clients.settings.region },
+      { configurationSet: sh.configurationSet, api: sh.api },
+    ),
+  );
 }
 
 /** Loads a transport's code on first use: the SES SDK stays out of processes that never send. */

@@ -59,10 +59,15 @@ export function smtpTransport(url: string, heloName: string): SmartHostTransport
     ? { user: decodeURIComponent(u.username), pass: decodeURIComponent(u.password) }
     : undefined;
 
-  // One cached connection, reused for the next message after a successful RSET, as Postfix's
-  // connection cache does: the FIFO queue sends one message at a time, so a new TCP + TLS +
-  // EHLO handshake per message would bound a gateway's relay rate by the smart host's greeting.
-  let idle: { conn: SMTPConnection; timer: NodeJS.Timeout } | undefined;
+  // One cached connection, reused for the next message, as Postfix's connection cache does: the
+  // FIFO queue sends one message at a time, so a new TCP + TLS + EHLO handshake per message
+  // would bound a gateway's relay rate by the smart host's greeting. A connection idle for a
+  // while is first checked with RSET; one that finished its last transaction moments ago (the
+  // next message of a delivery line) is not: after the reply to DATA's end the session is
+  // ready for the next MAIL (RFC 5321 §4.1.1.4), and a peer that closed it meanwhile shows as
+  // destroyed. nodemailer pipelines MAIL, RCPT and DATA when the peer offers PIPELINING
+  // (RFC 2920), so a message costs two round trips.
+  let idle: { conn: SMTPConnection; timer: NodeJS.Timeout; since: number } | undefined;
   const close = (conn: SMTPConnection) => {
     conn.quit();
     conn.close();
@@ -79,6 +84,9 @@ export function smtpTransport(url: string, heloName: string): SmartHostTransport
     idle = undefined;
     if (cached) {
       clearTimeout(cached.timer);
+      const fresh = Date.now() - cached.since < TRUST_IDLE_MS;
+      if (fresh && !(cached.conn as unknown as { _destroyed?: boolean })._destroyed)
+        return cached.conn;
       const ok = await new Promise<boolean>((resolve) => cached.conn.reset((err) => resolve(!err)));
       if (ok) return cached.conn;
       close(cached.conn);
@@ -122,7 +130,7 @@ export function smtpTransport(url: string, heloName: string): SmartHostTransport
           ),
         );
         if (idle) close(idle.conn);
-        idle = { conn: c, timer: setTimeout(() => expire(c), IDLE_MS).unref() };
+        idle = { conn: c, timer: setTimeout(() => expire(c), IDLE_MS).unref(), since: Date.now() };
         return {
           accepted: info.accepted,
           refused: (info.rejectedErrors ?? []).map(refusal),
@@ -146,6 +154,8 @@ export function smtpTransport(url: string, heloName: string): SmartHostTransport
 
 /** How long an idle smart host connection is kept (Postfix's smtp_connection_cache_time_limit is 2 s; relays allow 300 s). */
 const IDLE_MS = 10_000;
+/** How long after its last transaction a kept connection is used again without an RSET first. */
+const TRUST_IDLE_MS = 1_000;
 
 function refusal(e: ReplyError): TransportResult["refused"][number] {
   return {
