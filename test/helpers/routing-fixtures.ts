@@ -3,7 +3,9 @@ import { readdirSync, readFileSync } from "node:fs";
 import { Readable } from "node:stream";
 import { type AddressMap, buildAddressMap } from "../../core/address-map.ts";
 import { type Config, type ConfigInput, parseConfig } from "../../core/config.ts";
-import type { JobQueue, MailbagStore } from "../../core/ports.ts";
+import { deliverySection } from "../../core/config-delivery.ts";
+import type { DeliverDeps } from "../../core/deliver.ts";
+import type { JobQueue, MailbagStore, SmartHostTransport } from "../../core/ports.ts";
 
 const ROOT = new URL("../../", import.meta.url);
 
@@ -93,5 +95,31 @@ export function memoryQueue(): JobQueue & { sent: SentJob[] } {
       sent.push({ queue, body, group: "", dedup: "", delaySeconds });
     },
     async postpone() {},
+  };
+}
+
+/** Delivery deps over a memory store and queue (reports accepted into the same store). */
+export function memoryDeliverDeps(
+  store: MailbagStore,
+  queue: JobQueue,
+  transport: SmartHostTransport,
+  now?: () => Date,
+): DeliverDeps {
+  return {
+    store,
+    transport,
+    policy: deliverySection.parse({}),
+    reports: {
+      accept: { store, queue, routeQueue: "route" },
+      reportingMta: "gw.test",
+      gateway: "GW1",
+      maxBytes: 1_000_000,
+      ...(now ? { now } : {}),
+    },
+    queue,
+    deliverQueue: "deliver",
+    pushQueue: "push",
+    retryQueue: "retry",
+    ...(now ? { now } : {}),
   };
 }

@@ -8,7 +8,6 @@
 import assert from "node:assert/strict";
 import { after, beforeEach, describe, test } from "node:test";
 import type { SQSRecord } from "aws-lambda";
-import { deliverySection } from "../../core/config-delivery.ts";
 import type { DeliverDeps } from "../../core/deliver.ts";
 import { deliveryLine, type LineEntry } from "../../core/deliver-line.ts";
 import { type DeliverJob, parseStatus } from "../../core/envelope.ts";
@@ -17,7 +16,7 @@ import type { MailbagStore } from "../../core/ports.ts";
 import { processFifoBatch } from "../../functions/shared/fifo-batch.ts";
 import { smtpTransport } from "../../functions/shared/smtp-transport.ts";
 import { deliverJob, envelopeRecord } from "../helpers/records.ts";
-import { memoryQueue, memoryStore } from "../helpers/routing-fixtures.ts";
+import { memoryDeliverDeps, memoryQueue, memoryStore } from "../helpers/routing-fixtures.ts";
 import { startSink } from "../helpers/sink.ts";
 
 const sink = await startSink();
@@ -62,21 +61,8 @@ function rig(options: { failPut?: string } = {}) {
     store.objects.set(keys.envelope(id), envelopeOf(id));
   }
   const queue = memoryQueue();
-  const deps = (url = sink.url): DeliverDeps => ({
-    store: logged,
-    transport: smtpTransport(url, "gw.test"),
-    policy: deliverySection.parse({}),
-    reports: {
-      accept: { store, queue, routeQueue: "route" },
-      reportingMta: "gw.test",
-      gateway: "GW1",
-      maxBytes: 1_000_000,
-    },
-    queue,
-    deliverQueue: "deliver",
-    pushQueue: "push",
-    retryQueue: "retry",
-  });
+  const deps = (url = sink.url): DeliverDeps =>
+    memoryDeliverDeps(logged, queue, smtpTransport(url, "gw.test"));
   return { store, reads, deps };
 }
 

@@ -6,14 +6,13 @@
  */
 import assert from "node:assert/strict";
 import { after, beforeEach, describe, test } from "node:test";
-import { deliverySection } from "../../core/config-delivery.ts";
 import { type DeliverDeps, deliverMessage } from "../../core/deliver.ts";
 import { parseStatus } from "../../core/envelope.ts";
 import { isMailbagError } from "../../core/errors.ts";
 import { keys } from "../../core/names.ts";
 import { smtpTransport } from "../../functions/shared/smtp-transport.ts";
 import { deliverJob, envelopeRecord, MESSAGE_ID } from "../helpers/records.ts";
-import { memoryQueue, memoryStore } from "../helpers/routing-fixtures.ts";
+import { memoryDeliverDeps, memoryQueue, memoryStore } from "../helpers/routing-fixtures.ts";
 import { startSink } from "../helpers/sink.ts";
 
 const BODY = Buffer.from("Subject: deliver test\r\n\r\nhello\r\n");
@@ -34,23 +33,7 @@ function rig(url = sink.url) {
   const queue = memoryQueue();
   let t = 0;
   const now = () => new Date(Date.UTC(2026, 10, 23, 8, 0, t++));
-  const deps: DeliverDeps = {
-    store,
-    transport: smtpTransport(url, "gw.test"),
-    policy: deliverySection.parse({}),
-    reports: {
-      accept: { store, queue, routeQueue: "route" },
-      reportingMta: "gw.test",
-      gateway: "GW1",
-      maxBytes: 1_000_000,
-      now,
-    },
-    queue,
-    deliverQueue: "deliver",
-    pushQueue: "push",
-    retryQueue: "retry",
-    now,
-  };
+  const deps: DeliverDeps = memoryDeliverDeps(store, queue, smtpTransport(url, "gw.test"), now);
   const status = () => parseStatus(store.objects.get(keys.status(MESSAGE_ID)));
   return { store, queue, deps, status };
 }
