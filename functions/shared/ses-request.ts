@@ -28,7 +28,6 @@ import { Readable } from "node:stream";
 import type { SESClient } from "@aws-sdk/client-ses";
 import { SignatureV4 } from "@smithy/signature-v4";
 import type { HttpResponse } from "@smithy/types";
-import { NodeSha256 } from "../local/signed-requests.ts";
 
 export type SesApi = "v1" | "v2";
 
@@ -246,7 +245,7 @@ export async function sendThroughSes(
     credentials: ses.config.credentials,
     region,
     service: "ses",
-    sha256: NodeSha256,
+    sha256: ses.config.sha256,
     uriEscapePath: true,
     applyChecksum: false,
   });
