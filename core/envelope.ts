@@ -34,9 +34,17 @@ const envelopeSchema = z.strictObject({
 });
 export type Envelope = z.output<typeof envelopeSchema>;
 
-/** Route queue: "a message was accepted by this gateway". */
+/** Route queue: "a message was accepted by this gateway". Every job carries these. */
 const routeJobSchema = z.strictObject({ v: z.literal(1), id: z.string(), gateway: z.string() });
 export type RouteJob = z.output<typeof routeJobSchema>;
+
+/** What a job about some of a message's recipients adds: them, and a push job's postoffice. */
+const recipientsJob = {
+  ...routeJobSchema.shape,
+  recipients: z.array(z.string()).min(1),
+  /** A push job's postoffice (a retry goes back to the push queue, in that postoffice's group). */
+  postoffice: z.string().optional(),
+};
 
 /**
  * Delivery queue: "send this message to these recipients through the smart host" (or the next
@@ -44,11 +52,7 @@ export type RouteJob = z.output<typeof routeJobSchema>;
  * its inbound mailbag".
  */
 const deliverJobSchema = z.strictObject({
-  v: z.literal(1),
-  id: z.string(),
-  gateway: z.string(),
-  recipients: z.array(z.string()).min(1),
-  postoffice: z.string().optional(),
+  ...recipientsJob,
   /** The stored envelope, carried by the router (when small) so delivery need not read it. */
   envelope: envelopeSchema.optional(),
   /**
@@ -61,15 +65,10 @@ export type DeliverJob = z.output<typeof deliverJobSchema>;
 
 /** Retry queue: "these deferred recipients are due again at `due`" (core/retry.ts). */
 const retryJobSchema = z.strictObject({
-  v: z.literal(1),
-  id: z.string(),
-  gateway: z.string(),
-  recipients: z.array(z.string()).min(1),
+  ...recipientsJob,
   due: z.string(),
   /** The attempt that deferred them (the next is attempt + 1). */
   attempt: z.number().int().positive(),
-  /** A push job's postoffice: the retry goes back to the push queue, in that postoffice's group. */
-  postoffice: z.string().optional(),
 });
 export type RetryJob = z.output<typeof retryJobSchema>;
 

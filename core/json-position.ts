@@ -57,40 +57,34 @@ export function jsonErrorPosition(text: string): JsonPosition | undefined {
     if (!m || m[0] === "" || m[0] === "-") fail();
     i += m?.[0].length ?? 0;
   };
+  /** `{...}` or `[...]`, from its opening character: members, separated by commas, to `close`. */
+  const container = (close: string, member: () => void): void => {
+    i++;
+    ws();
+    if (text.charAt(i) === close) return void i++;
+    for (;;) {
+      ws();
+      member();
+      ws();
+      if (text.charAt(i) === ",") i++;
+      else if (text.charAt(i) === close) return void i++;
+      else fail();
+    }
+  };
+  const property = () => {
+    if (text.charAt(i) !== '"') fail();
+    string();
+    ws();
+    if (text.charAt(i) !== ":") fail();
+    i++;
+    value();
+  };
   const value = (): void => {
     ws();
     const c = text.charAt(i);
-    if (c === "{") {
-      i++;
-      ws();
-      if (text.charAt(i) === "}") return void i++;
-      for (;;) {
-        ws();
-        if (text.charAt(i) !== '"') fail();
-        string();
-        ws();
-        if (text.charAt(i) !== ":") fail();
-        i++;
-        value();
-        ws();
-        if (text.charAt(i) === ",") i++;
-        else if (text.charAt(i) === "}") return void i++;
-        else fail();
-      }
-    }
-    if (c === "[") {
-      i++;
-      ws();
-      if (text.charAt(i) === "]") return void i++;
-      for (;;) {
-        value();
-        ws();
-        if (text.charAt(i) === ",") i++;
-        else if (text.charAt(i) === "]") return void i++;
-        else fail();
-      }
-    }
-    if (c === '"') string();
+    if (c === "{") container("}", property);
+    else if (c === "[") container("]", value);
+    else if (c === '"') string();
     else if (c === "t") literal("true");
     else if (c === "f") literal("false");
     else if (c === "n") literal("null");

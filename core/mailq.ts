@@ -17,6 +17,8 @@ import { idTime } from "./ids.ts";
 import { gatewayResources, intakeQueue, pickupQueue } from "./names.ts";
 import { type Route, routeRecipient } from "./route-recipient.ts";
 
+type RecipientStatus = DeliveryStatus["recipients"][string];
+
 export interface QueueRef {
   readonly gateway: string;
   /** `route`, `deliver`, `push`, `route DLQ`, `intake`, `pickup SALES`… */
@@ -94,18 +96,17 @@ export interface QueueRow extends QueueRef {
   readonly oldest: Date | undefined;
 }
 
-/** A recipient's place: what happened to it and where it is. */
-export interface Leg {
+/**
+ * A recipient's place: what happened to it and where it is. Its last reply, when, and the report
+ * (DSN) sent about it come from its status record, once it has one.
+ */
+export interface Leg extends Partial<Pick<RecipientStatus, "reply" | "at" | "dsn">> {
   readonly recipient: string;
   readonly route: Route;
   readonly state: "delivered" | "failed" | "deferred" | "queued" | "in mailbag" | "picked up";
   /** The stage (queue role) it waits in, when it waits. */
   readonly stage?: string | undefined;
   readonly attempts: number;
-  readonly reply?: string | undefined;
-  readonly at?: string | undefined;
-  /** The report (DSN, the bounce) sent about it: its message id, or why there is none. */
-  readonly dsn?: string | undefined;
 }
 
 /** Everything the mailbag knows about one message. */

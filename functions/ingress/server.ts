@@ -10,7 +10,12 @@
  */
 import { timingSafeEqual } from "node:crypto";
 import type { AddressInfo } from "node:net";
-import { SMTPServer, type SMTPServerOptions, type SMTPServerSession } from "smtp-server";
+import {
+  SMTPServer,
+  type SMTPServerAddress,
+  type SMTPServerOptions,
+  type SMTPServerSession,
+} from "smtp-server";
 import { type AcceptDeps, acceptMessage } from "../../core/accept.ts";
 import type { AddressMap } from "../../core/address-map.ts";
 import { AuthGuard } from "../../core/auth-guard.ts";
@@ -169,8 +174,7 @@ export function createIngress(opts: IngressOptions): SMTPServer {
       guard(
         callback,
         () => {
-          checkParameters("MAIL", address.args as Record<string, unknown> | false);
-          requireSmtputf8(address.address, session);
+          checkCommand("MAIL", address, session);
           const authenticated = (session.user as { postoffice?: string } | undefined)?.postoffice;
           const submitter = submittingPostoffice(map, gatewayId, address.address, {
             address: session.remoteAddress,
@@ -186,8 +190,7 @@ export function createIngress(opts: IngressOptions): SMTPServer {
       guard(
         callback,
         () => {
-          checkParameters("RCPT", address.args as Record<string, unknown> | false);
-          requireSmtputf8(address.address, session);
+          checkCommand("RCPT", address, session);
           if (session.envelope.rcptTo.length >= maxRecipients)
             throw sessionRejection.tooManyRecipients(maxRecipients);
           // RFC 5321 §4.5.1: the domainless <postmaster> must be accepted; it is this gateway's
@@ -334,10 +337,18 @@ function guard(
   }
 }
 
-/** RFC 6531 §3.4: a non-ASCII address only in a transaction that said SMTPUTF8. */
-function requireSmtputf8(address: string, session: SMTPServerSession): void {
-  if (!isAscii(address) && !session.envelope.smtpUtf8) {
-    throw utf8AddressNeedsSmtputf8(address);
+/**
+ * What MAIL and RCPT both check first: the parameters (core/smtp-params.ts), then RFC 6531 §3.4,
+ * a non-ASCII address only in a transaction that said SMTPUTF8.
+ */
+function checkCommand(
+  command: "MAIL" | "RCPT",
+  address: SMTPServerAddress,
+  session: SMTPServerSession,
+): void {
+  checkParameters(command, address.args as Record<string, unknown> | false);
+  if (!isAscii(address.address) && !session.envelope.smtpUtf8) {
+    throw utf8AddressNeedsSmtputf8(address.address);
   }
 }
 

@@ -12,13 +12,12 @@ import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { createSecureContext } from "node:tls";
 import { generate } from "selfsigned";
+import type { Config } from "../../core/config.ts";
 import { StartupError } from "../../core/errors.ts";
 import { describeError, log } from "../shared/log.ts";
 
-export interface TlsSettings {
-  readonly certFile?: string | undefined;
-  readonly keyFile?: string | undefined;
-}
+/** The config's certificate files (core/config-ingress.ts `tls`). */
+export type TlsSettings = Pick<Config["tls"], "certFile" | "keyFile">;
 
 export interface TlsMaterial {
   readonly key: string;
