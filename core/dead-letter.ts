@@ -63,6 +63,12 @@ export async function deadLetter(deps: DeadLetterDeps, d: DeadLetter): Promise<D
   } catch {
     body = { unparsable: d.body };
   }
+  // A delivery job's `fresh` mark (no status record can exist yet) is no longer true once it
+  // was attempted: redriven from here, it must read the status record like any retry.
+  if (typeof body === "object" && body !== null && "fresh" in body) {
+    const { fresh: _attempted, ...rest } = body as Record<string, unknown>;
+    body = rest;
+  }
   await deps.queue.send(d.queue, body, d.groupId, d.deduplicationId);
   if (id === undefined) return { id, reason };
   // Best effort from here on: the job is safe in the dead-letter queue whatever fails now.

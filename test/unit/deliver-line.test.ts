@@ -8,6 +8,7 @@
 import assert from "node:assert/strict";
 import { after, beforeEach, describe, test } from "node:test";
 import type { SQSRecord } from "aws-lambda";
+import { deadLetter } from "../../core/dead-letter.ts";
 import type { DeliverDeps } from "../../core/deliver.ts";
 import { deliveryLine, type LineEntry } from "../../core/deliver-line.ts";
 import { type DeliverJob, parseStatus } from "../../core/envelope.ts";
@@ -181,5 +182,20 @@ describe("delivery line (a FIFO batch, ordered, not serial)", () => {
     const s = parseStatus(store.objects.get(keys.status(id0))).recipients;
     assert.equal(s["r@x.test"]?.state, "delivered", "the first job's outcome is kept");
     assert.equal(s["s@x.test"]?.state, "delivered");
+  });
+
+  test("a dead-lettered job loses its fresh mark: redriven, it reads the status record", async () => {
+    const { store } = rig();
+    const queue = memoryQueue();
+    const [id0 = ""] = ids;
+    const body = JSON.stringify(job(id0, { fresh: true }));
+    const reports = memoryDeliverDeps(store, queue, smtpTransport(sink.url, "gw.test")).reports;
+    await deadLetter(
+      { store, queue, reports },
+      { body, queue: "dlq", groupId: "GW1", deduplicationId: "m0", error: new Error("x") },
+    );
+    const moved = queue.sent.find((j) => j.queue === "dlq")?.body as Record<string, unknown>;
+    assert.equal(moved.id, id0);
+    assert.equal("fresh" in moved, false);
   });
 });
