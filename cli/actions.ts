@@ -19,8 +19,8 @@ import {
   release,
   startMoveTask,
 } from "../functions/shared/mailq-store.ts";
-import { type CommandHelp, OPS_ENV, OPS_OPTIONS, parseCommand } from "./help.ts";
-import { connect } from "./queue.ts";
+import { type CommandHelp, command, OPS_ENV, OPS_OPTIONS } from "./help.ts";
+import { connect, opsCommand } from "./queue.ts";
 import { resolveId } from "./show.ts";
 
 /** A fresh delivery job: its own message group, so it does not wait behind the held one. */
@@ -105,9 +105,7 @@ export const FLUSH_HELP = {
   example: "mailbag flush",
 } as const satisfies CommandHelp;
 
-export async function flush(argv: string[]): Promise<number> {
-  const { values, positionals } = parseCommand(FLUSH_HELP, argv, { max: 1 });
-  const q = await connect(values);
+export const flush = opsCommand(FLUSH_HELP, { max: 1 }, async (q, positionals) => {
   let held: MessageRecords[];
   if (positionals[0]) {
     const { gateway, id } = await resolveId(q, positionals[0]);
@@ -127,7 +125,7 @@ export async function flush(argv: string[]): Promise<number> {
   }
   process.stdout.write(`mailbag: flushed ${jobs} delivery job(s)\n`);
   return 0;
-}
+});
 
 /** Every dead-letter queue of the network with its jobs, held invisible while we act. */
 async function deadLetterQueues(q: Mailq): Promise<{ url: string; letters: DeadLetter[] }[]> {
@@ -153,9 +151,7 @@ export const REDRIVE_HELP = {
   example: "mailbag redrive 01HV3K",
 } as const satisfies CommandHelp;
 
-export async function redrive(argv: string[]): Promise<number> {
-  const { values, positionals } = parseCommand(REDRIVE_HELP, argv, { max: 1 });
-  const q = await connect(values);
+export const redrive = opsCommand(REDRIVE_HELP, { max: 1 }, async (q, positionals) => {
   const id = positionals[0] ? (await resolveId(q, positionals[0])).id : undefined;
   const { networkQueues } = await import("../core/mailq.ts");
   const refs = networkQueues(q.map);
@@ -194,7 +190,7 @@ export async function redrive(argv: string[]): Promise<number> {
   }
   process.stdout.write(`mailbag: redrove ${moved} job(s)${id ? ` of ${id}` : ""}\n`);
   return 0;
-}
+});
 
 export const DELETE_HELP = {
   name: "delete",
@@ -219,8 +215,7 @@ export const DELETE_HELP = {
 
 export const DELETED_REPLY = "deleted by the administrator (mailbag delete)";
 
-export async function remove(argv: string[]): Promise<number> {
-  const { values, positionals } = parseCommand(DELETE_HELP, argv, { min: 1, max: 1 });
+export const remove = command(DELETE_HELP, { min: 1, max: 1 }, async ({ values, positionals }) => {
   const [prefix = ""] = positionals;
   const q = await connect(values);
   const { gateway, id } = await resolveId(q, prefix);
@@ -278,4 +273,4 @@ export async function remove(argv: string[]): Promise<number> {
     );
   process.stdout.write(`mailbag: deleted ${id} (${dropped} dead-lettered job(s) removed)\n`);
   return 0;
-}
+});

@@ -8,14 +8,7 @@ import type { Config, GatewayMode } from "../core/config.ts";
 import * as edit from "../core/config-edit.ts";
 import { UsageError } from "./common.ts";
 import { editConfigFile, readConfig } from "./config-io.ts";
-import { CONFIG_ENV, CONFIG_OPTION, type CommandHelp, parseCommand } from "./help.ts";
-
-function parse(
-  spec: CommandHelp,
-  argv: string[],
-): { values: Record<string, unknown>; positionals: string[] } {
-  return parseCommand(spec, argv);
-}
+import { CONFIG_ENV, CONFIG_OPTION, type CommandHelp, command } from "./help.ts";
 
 function need(value: string | undefined, what: string): string {
   if (value === undefined || value === "") throw new UsageError(`missing ${what}`);
@@ -72,8 +65,7 @@ export const POSTOFFICE_HELP = {
 } as const satisfies CommandHelp;
 
 /** `mailbag postoffice create|modify|delete|list` (seed: Gateway, SMTP, Postoffices). */
-export async function postoffice(argv: string[]): Promise<number> {
-  const { values, positionals } = parse(POSTOFFICE_HELP, argv);
+export const postoffice = command(POSTOFFICE_HELP, { min: 0 }, async ({ values, positionals }) => {
   const [action, id] = positionals;
   const fields: edit.PostofficeFields = {
     domain: str(values.domain),
@@ -121,7 +113,7 @@ export async function postoffice(argv: string[]): Promise<number> {
     default:
       throw new UsageError(`unknown action '${action}' (create, modify, delete, list)`);
   }
-}
+});
 
 export const ADDRESS_MAP_HELP = {
   name: "address-map",
@@ -141,8 +133,7 @@ export const ADDRESS_MAP_HELP = {
 } as const satisfies CommandHelp;
 
 /** `mailbag address-map add|remove alias|space ...`, `mailbag address-map list`. */
-export async function addressMap(argv: string[]): Promise<number> {
-  const { values, positionals } = parse(ADDRESS_MAP_HELP, argv);
+export const addressMap = command(ADDRESS_MAP_HELP, { min: 0 }, async ({ values, positionals }) => {
   const [action, kind, subject, target] = positionals;
   const file = str(values.config);
   const usage =
@@ -182,7 +173,7 @@ export async function addressMap(argv: string[]): Promise<number> {
   }
   await editConfigFile(file, (raw) => edit.removeSpace(raw, what, gateway));
   return done(`address space ${what} removed`);
-}
+});
 
 function listAddressMap(config: Config): number {
   const map = buildAddressMap(config);
@@ -251,8 +242,7 @@ export const GATEWAY_HELP = {
 } as const satisfies CommandHelp;
 
 /** `mailbag gateway create|modify|delete|list`. */
-export async function gateway(argv: string[]): Promise<number> {
-  const { values, positionals } = parse(GATEWAY_HELP, argv);
+export const gateway = command(GATEWAY_HELP, { min: 0 }, async ({ values, positionals }) => {
   const [action, id] = positionals;
   const file = str(values.config);
   const fields: edit.GatewayFields = {
@@ -301,7 +291,7 @@ export async function gateway(argv: string[]): Promise<number> {
     default:
       throw new UsageError(`unknown action '${action}' (create, modify, delete, list)`);
   }
-}
+});
 
 function done(message: string): number {
   process.stdout.write(`mailbag: ${message}\n`);

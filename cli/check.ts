@@ -6,7 +6,7 @@
  */
 import { configPath, loadConfigFile } from "../functions/shared/config-file.ts";
 import { checkDeploy } from "./check-deploy.ts";
-import { CONFIG_ENV, CONFIG_OPTION, type CommandHelp, parseCommand } from "./help.ts";
+import { CONFIG_ENV, CONFIG_OPTION, type CommandHelp, command } from "./help.ts";
 
 export const CHECK_HELP = {
   name: "check",
@@ -25,8 +25,7 @@ export const CHECK_HELP = {
   example: "mailbag check -c mailbag.config.json",
 } as const satisfies CommandHelp;
 
-export async function check(argv: string[]): Promise<number> {
-  const { values } = parseCommand(CHECK_HELP, argv, { max: 0 });
+export const check = command(CHECK_HELP, { max: 0 }, async ({ values }) => {
   if (values.deploy) return checkDeploy(values.config);
   // A ConfigError propagates to mailbag.ts, which prints each problem on its own line (exit 2).
   const path = configPath(values.config);
@@ -35,4 +34,4 @@ export async function check(argv: string[]): Promise<number> {
     `${path}: valid (network ${config.network}, ${config.postoffices.length} postoffice(s), ${config.gateways.length} gateway(s))\n`,
   );
   return 0;
-}
+});

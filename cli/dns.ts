@@ -5,7 +5,7 @@
 import { buildAddressMap } from "../core/address-map.ts";
 import { dnsRecords } from "../core/dns.ts";
 import { readConfig } from "./config-io.ts";
-import { CONFIG_ENV, CONFIG_OPTION, type CommandHelp, parseCommand } from "./help.ts";
+import { CONFIG_ENV, CONFIG_OPTION, type CommandHelp, command } from "./help.ts";
 
 export const DNS_HELP = {
   name: "dns",
@@ -21,8 +21,7 @@ export const DNS_HELP = {
   example: "mailbag dns --mx",
 } as const satisfies CommandHelp;
 
-export async function dns(argv: string[]): Promise<number> {
-  const { values } = parseCommand(DNS_HELP, argv, { max: 0 });
+export const dns = command(DNS_HELP, { max: 0 }, async ({ values }) => {
   const map = buildAddressMap(await readConfig(values.config));
   const r = dnsRecords(map);
   const both = !values.hosts && !values.mx;
@@ -42,4 +41,4 @@ export async function dns(argv: string[]): Promise<number> {
   out.push(...r.notes);
   process.stdout.write(`${out.join("\n")}\n`);
   return 0;
-}
+});

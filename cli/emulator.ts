@@ -5,7 +5,7 @@
  * (`AWS_SHARED_CREDENTIALS_FILE=.mailbag/credentials aws --endpoint-url http://127.0.0.1:4577 s3 ls`).
  */
 import { dataDirCredentials, startEmulator } from "../functions/local/emulator.ts";
-import { type CommandHelp, parseCommand } from "./help.ts";
+import { type CommandHelp, command } from "./help.ts";
 
 export const EMULATOR_HELP = {
   name: "emulator",
@@ -23,8 +23,7 @@ export const EMULATOR_HELP = {
   example: "mailbag emulator --port 4577 --data-dir .mailbag",
 } as const satisfies CommandHelp;
 
-export async function emulator(argv: string[]): Promise<number> {
-  const { values } = parseCommand(EMULATOR_HELP, argv);
+export const emulator = command(EMULATOR_HELP, { min: 0 }, async ({ values }) => {
   const dataDir = values["data-dir"] ?? process.env.MAILBAG_DATA_DIR ?? ".mailbag";
   const { credentials, file } = await dataDirCredentials(dataDir);
   const emu = await startEmulator({ port: Number(values.port ?? 4577), dataDir, credentials });
@@ -38,4 +37,4 @@ export async function emulator(argv: string[]): Promise<number> {
   });
   await emu.stop();
   return 0;
-}
+});

@@ -21,7 +21,7 @@ import { s3Store } from "../functions/shared/s3-store.ts";
 import { smtpTransport } from "../functions/shared/smtp-transport.ts";
 import { backendSettings, UsageError } from "./common.ts";
 import { readConfig } from "./config-io.ts";
-import { type CommandHelp, OPS_ENV, OPS_OPTIONS, parseCommand } from "./help.ts";
+import { type CommandHelp, command, OPS_ENV, postofficeOptions } from "./help.ts";
 
 export const FETCH_HELP = {
   name: "fetch",
@@ -32,13 +32,11 @@ export const FETCH_HELP = {
     "mailbag (docs/postoffices.md#pickup). Without --once it keeps going, woken by the\n" +
     "postoffice's notification queue where there is one, else polling every --interval seconds.",
   options: {
-    ...OPS_OPTIONS,
-    postoffice: { type: "string", short: "p", arg: "ID", help: "the postoffice collecting" },
+    ...postofficeOptions("the postoffice collecting"),
     maildir: { type: "string", arg: "DIR", help: "deliver into this Maildir (tmp/ then new/)" },
     smtp: { type: "string", arg: "URL", help: "hand each message to this SMTP server" },
     lmtp: { type: "string", arg: "URL", help: "hand each message to this LMTP server" },
     once: { type: "boolean", help: "drain what is waiting, print what moved, exit" },
-    bucket: { type: "string", arg: "NAME", help: "the mailbag bucket (default: from the config)" },
     queue: {
       type: "string",
       arg: "NAME",
@@ -50,8 +48,7 @@ export const FETCH_HELP = {
   example: "mailbag fetch --postoffice SALES --maildir ~/Maildir --once",
 } as const satisfies CommandHelp;
 
-export async function fetch(argv: string[]): Promise<number> {
-  const { values } = parseCommand(FETCH_HELP, argv, { max: 0 });
+export const fetch = command(FETCH_HELP, { max: 0 }, async ({ values }) => {
   const po = values.postoffice?.toUpperCase();
   if (!po) throw new UsageError("--postoffice ID is required");
   const targets = [values.maildir, values.smtp, values.lmtp].filter((t) => t !== undefined);
@@ -118,7 +115,7 @@ export async function fetch(argv: string[]): Promise<number> {
     `fetch stopped: ${total.messages} message(s), ${total.bytes} bytes in all\n`,
   );
   return 0;
-}
+});
 
 async function handoffOf(values: {
   maildir?: string | undefined;

@@ -78,6 +78,14 @@ export const CONFIG_ENV = {
 export const OPS_OPTIONS = { ...CONFIG_OPTION, ...BACKEND_OPTIONS } as const;
 export const OPS_ENV = { ...CONFIG_ENV, ...BACKEND_ENV } as const;
 
+/** The options of a postoffice's own commands on its mailbag (fetch, submit). */
+export const postofficeOptions = (role: string) =>
+  ({
+    ...OPS_OPTIONS,
+    postoffice: { type: "string", short: "p", arg: "ID", help: role },
+    bucket: { type: "string", arg: "NAME", help: "the mailbag bucket (default: from the config)" },
+  }) as const satisfies OptionsHelp;
+
 /** `--help` or `-h` before any `--`. */
 export function wantsHelp(argv: readonly string[]): boolean {
   const end = argv.indexOf("--");
@@ -113,6 +121,18 @@ export function parseCommand<const O extends OptionsHelp>(
   if (arity && (n < (arity.min ?? 0) || n > (arity.max ?? Number.POSITIVE_INFINITY)))
     throw new UsageError(`usage: mailbag ${spec.name} ${spec.usage} (mailbag ${spec.name} --help)`);
   return parsed;
+}
+
+/**
+ * A command of `mailbag`: `run` gets the arguments parsed by the command's own help spec and
+ * counted against `arity`, so no command parses or counts them itself.
+ */
+export function command<const O extends OptionsHelp>(
+  spec: CommandHelp<O>,
+  arity: Arity,
+  run: (args: ReturnType<typeof parseCommand<O>>) => Promise<number>,
+): (argv: string[]) => Promise<number> {
+  return (argv) => run(parseCommand(spec, argv, arity));
 }
 
 function optionLabel(name: string, o: OptionHelp): string {

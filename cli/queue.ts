@@ -10,7 +10,7 @@ import { createAwsClients } from "../functions/shared/aws.ts";
 import { type Mailq, mailq, snapshot } from "../functions/shared/mailq-store.ts";
 import { backendSettings, UsageError } from "./common.ts";
 import { readConfig } from "./config-io.ts";
-import { type CommandHelp, OPS_ENV, OPS_OPTIONS, parseCommand } from "./help.ts";
+import { type Arity, type CommandHelp, command, OPS_ENV, OPS_OPTIONS } from "./help.ts";
 import { formatQueueTable } from "./mailq-text.ts";
 
 /** The config (validated) and the backend of a running network. */
@@ -23,6 +23,14 @@ export async function connect(values: {
   const map = buildAddressMap(await readConfig(values.config));
   return mailq(map, createAwsClients(backendSettings(values)));
 }
+
+/** A command on the running network with only the shared options: `run` gets it connected. */
+export const opsCommand = (
+  spec: CommandHelp<typeof OPS_OPTIONS>,
+  arity: Arity,
+  run: (q: Mailq, positionals: string[]) => Promise<number>,
+) =>
+  command(spec, arity, async ({ values, positionals }) => run(await connect(values), positionals));
 
 export const QUEUE_HELP = {
   name: "queue",
@@ -43,8 +51,7 @@ export const QUEUE_HELP = {
   example: "mailbag queue --watch",
 } as const satisfies CommandHelp;
 
-export async function queue(argv: string[]): Promise<number> {
-  const { values } = parseCommand(QUEUE_HELP, argv, { max: 0 });
+export const queue = command(QUEUE_HELP, { max: 0 }, async ({ values }) => {
   const interval = Number(values.interval ?? 2);
   if (!(interval > 0)) throw new UsageError(`--interval: not a number of seconds: ${interval}`);
   const q = await connect(values);
@@ -90,4 +97,4 @@ export async function queue(argv: string[]): Promise<number> {
     await new Promise((r) => setTimeout(r, interval * 1000));
   }
   return 0;
-}
+});

@@ -6,7 +6,7 @@ import { buildAddressMap } from "../core/address-map.ts";
 import { explainRoute } from "../core/explain-route.ts";
 import { UsageError } from "./common.ts";
 import { readConfig } from "./config-io.ts";
-import { CONFIG_ENV, CONFIG_OPTION, type CommandHelp, parseCommand } from "./help.ts";
+import { CONFIG_ENV, CONFIG_OPTION, type CommandHelp, command } from "./help.ts";
 import { formatExplanation, formatHops } from "./route-text.ts";
 
 export const ROUTE_HELP = {
@@ -30,8 +30,7 @@ export const ROUTE_HELP = {
   example: "mailbag route jsmith@sales.company.test --from-gateway GW1",
 } as const satisfies CommandHelp;
 
-export async function route(argv: string[]): Promise<number> {
-  const { values, positionals } = parseCommand(ROUTE_HELP, argv, { min: 1 });
+export const route = command(ROUTE_HELP, { min: 1 }, async ({ values, positionals }) => {
   const map = buildAddressMap(await readConfig(values.config));
   const from = values["from-gateway"] ?? map.config.gateways[0]?.id ?? "";
   const gateway = [...map.gateways.keys()].find((id) => id.toLowerCase() === from.toLowerCase());
@@ -46,4 +45,4 @@ export async function route(argv: string[]): Promise<number> {
     if (!values.brief) process.stdout.write(`${formatHops(map, explanation).join("\n")}\n`);
   }
   return 0;
-}
+});

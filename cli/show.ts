@@ -12,7 +12,7 @@ import {
   recordKeys,
 } from "../functions/shared/mailq-store.ts";
 import { UsageError } from "./common.ts";
-import { type CommandHelp, OPS_ENV, OPS_OPTIONS, parseCommand } from "./help.ts";
+import { type CommandHelp, command, OPS_ENV, OPS_OPTIONS } from "./help.ts";
 import { formatMessage } from "./mailq-text.ts";
 import { connect } from "./queue.ts";
 
@@ -68,8 +68,7 @@ export const SHOW_HELP = {
   example: "mailbag show 01HV3K",
 } as const satisfies CommandHelp;
 
-export async function show(argv: string[]): Promise<number> {
-  const { values, positionals } = parseCommand(SHOW_HELP, argv, { min: 1, max: 1 });
+export const show = command(SHOW_HELP, { min: 1, max: 1 }, async ({ values, positionals }) => {
   const [prefix = ""] = positionals;
   const q = await connect(values);
   const { gateway, id } = await resolveId(q, prefix);
@@ -77,7 +76,7 @@ export async function show(argv: string[]): Promise<number> {
   const records = await readRecords(q, gateway, id, undefined, letters);
   process.stdout.write(formatMessage(q.map, records));
   return 0;
-}
+});
 
 export const FIND_HELP = {
   name: "find",
@@ -118,8 +117,7 @@ function matcher(wanted: string | undefined): (address: string) => boolean {
   };
 }
 
-export async function find(argv: string[]): Promise<number> {
-  const { values } = parseCommand(FIND_HELP, argv, { max: 0 });
+export const find = command(FIND_HELP, { max: 0 }, async ({ values }) => {
   const since = parseSince(values.since ?? "24h", Date.now());
   const q = await connect(values);
   const from = matcher(values.from);
@@ -143,4 +141,4 @@ export async function find(argv: string[]): Promise<number> {
   }
   process.stdout.write(rows.length > 0 ? `${rows.join("\n")}\n` : "no matching messages\n");
   return 0;
-}
+});

@@ -14,7 +14,7 @@ import { saveAwsCallCounts } from "../functions/shared/aws-calls.ts";
 import { configSource, loadConfig } from "../functions/shared/config-file.ts";
 import { bucketOverrides, createRuntime } from "../functions/shared/runtime.ts";
 import { EMULATOR_FILE, UsageError } from "./common.ts";
-import { CONFIG_ENV, CONFIG_OPTION, type CommandHelp, parseCommand } from "./help.ts";
+import { CONFIG_ENV, CONFIG_OPTION, type CommandHelp, command } from "./help.ts";
 
 export const START_HELP = {
   name: "start",
@@ -73,8 +73,7 @@ export const START_HELP = {
   example: "MAILBAG_SMART_HOST=smtp://127.0.0.1:2526 mailbag start --port 2525",
 } as const satisfies CommandHelp;
 
-export async function start(argv: string[]): Promise<number> {
-  const { values } = parseCommand(START_HELP, argv, { max: 0 });
+export const start = command(START_HELP, { max: 0 }, async ({ values }) => {
   const port = portOption("--port", values.port ?? process.env.MAILBAG_PORT ?? "2525");
   const emulatorPort = portOption(
     "--emulator-port",
@@ -184,7 +183,7 @@ export async function start(argv: string[]): Promise<number> {
   saveAwsCallCounts();
   process.stdout.write("mailbag: stopped\n");
   return 0;
-}
+});
 
 /** `--only ingress,route,deliver,push` (or `functions` = all but ingress): which parts this process runs. */
 function selectParts(only: string | undefined): Partial<Record<Part, boolean>> {

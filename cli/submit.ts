@@ -14,7 +14,7 @@ import { createAwsClients } from "../functions/shared/aws.ts";
 import { s3Store } from "../functions/shared/s3-store.ts";
 import { backendSettings, UsageError } from "./common.ts";
 import { readConfig } from "./config-io.ts";
-import { type CommandHelp, OPS_ENV, OPS_OPTIONS, parseCommand } from "./help.ts";
+import { type CommandHelp, command, OPS_ENV, postofficeOptions } from "./help.ts";
 
 export const SUBMIT_HELP = {
   name: "submit",
@@ -24,21 +24,17 @@ export const SUBMIT_HELP = {
     "Without --from/--to the gateway takes the envelope from the headers\n" +
     "(docs/postoffices.md#outbound-mailbag).",
   options: {
-    ...OPS_OPTIONS,
-    postoffice: { type: "string", short: "p", arg: "ID", help: "the submitting postoffice" },
-    from: { type: "string", arg: "ADDR", help: "envelope sender (with --to)" },
+    ...postofficeOptions("the submitting postoffice"),
     to: { type: "string", multiple: true, arg: "ADDR", help: "envelope recipient (with --from)" },
-    bucket: { type: "string", arg: "NAME", help: "the mailbag bucket (default: from the config)" },
+    from: { type: "string", arg: "ADDR", help: "envelope sender (with --to)" },
   },
   env: OPS_ENV,
   example: "mailbag submit --postoffice HQ message.eml",
 } as const satisfies CommandHelp;
 
-export async function submit(argv: string[]): Promise<number> {
-  const { values, positionals } = parseCommand(SUBMIT_HELP, argv);
+export const submit = command(SUBMIT_HELP, { min: 1 }, async ({ values, positionals }) => {
   const po = values.postoffice?.toUpperCase();
   if (!po) throw new UsageError("--postoffice ID is required");
-  if (positionals.length === 0) throw new UsageError("no message files given");
   if ((values.from === undefined) !== (values.to === undefined))
     throw new UsageError("--from and --to go together (or neither: the headers are used)");
   let bucket = values.bucket;
@@ -59,4 +55,4 @@ export async function submit(argv: string[]): Promise<number> {
     process.stdout.write(`${file}: s3://${bucket}/${name}.eml (${size} bytes)\n`);
   }
   return 0;
-}
+});
