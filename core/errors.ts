@@ -161,6 +161,16 @@ export class MalformedRecordError extends MailbagError {
   }
 }
 
+/**
+ * The next hop gave no usable answer (connection refused, timeout, `421`): the whole delivery
+ * line of the gateway waits and resumes in order (README "Order").
+ */
+export class NextHopUnreachableError extends MailbagError {
+  constructor(reason: string, options?: ErrorOptions) {
+    super(...at("next-hop-unreachable"), `next hop unreachable: ${reason}`, options);
+  }
+}
+
 // ---- The catalogue: one factory per reply. ----
 
 const policy = (code: CatalogueCode, reason: string) =>
@@ -258,18 +268,6 @@ export const okReply = (text: string): string => `250 2.0.0 ${text}`;
 
 /** The text of the final reply to DATA (smtp-server adds the 250). */
 export const queuedReply = (id: string): string => `2.0.0 queued as ${id}`;
-
-// ---- Delivery (issue 9): reports, retries, ESMTP passthrough. ----
-
-/**
- * The next hop gave no usable answer (connection refused, timeout, `421`): the whole delivery
- * line of the gateway waits and resumes in order (README "Order").
- */
-export class NextHopUnreachableError extends MailbagError {
-  constructor(reason: string, options?: ErrorOptions) {
-    super(...at("next-hop-unreachable"), `next hop unreachable: ${reason}`, options);
-  }
-}
 
 /** RFC 6531 §3.4: a non-ASCII address in a transaction that did not ask for SMTPUTF8. */
 export const utf8AddressNeedsSmtputf8 = (address: string) =>
