@@ -37,7 +37,7 @@ import {
 
 /**
  * SES error codes that say "not now" rather than "not this message": throttling and quotas
- * (v1 `Throttling`, v2 `TooManyRequestsException`), sending paused, and the credential and
+ * (v1 `Throttling`, v2 `TooManyRequestsException`), sending paused or suspended, and the credential and
  * authorization faults of our own deployment, which a bounce would only hide.
  */
 const TRANSIENT_CODES = new Set([
@@ -48,6 +48,7 @@ const TRANSIENT_CODES = new Set([
   "SendingPausedException",
   "AccountSendingPausedException",
   "ConfigurationSetSendingPausedException",
+  "AccountSuspendedException",
   "ServiceUnavailable",
   "InternalFailure",
   "RequestTimeout",
