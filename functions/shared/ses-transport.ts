@@ -18,8 +18,10 @@
  */
 import type { Readable } from "node:stream";
 import { SESClient } from "@aws-sdk/client-ses";
+import { isAscii } from "../../core/dsn.ts";
 import {
   BackendUnavailableError,
+  nextHopLacksSmtputf8,
   nextHopTooLarge,
   okReply,
   smartHostRefused,
@@ -88,10 +90,15 @@ export function sesTransport(settings: AwsSettings, options: SesOptions = {}): S
   return {
     async send(from, to, body, size, sendOptions) {
       const reopen = sendOptions?.reopen;
-      if (base64Length(size) > limit || !reopen) {
+      // SES has no SMTPUTF8: envelope addresses must be ASCII (the Source parameter's
+      // description in https://docs.aws.amazon.com/ses/latest/APIReference/API_SendRawEmail.html),
+      // so such a message bounces 5.6.7 as with an SMTP hop that lacks it.
+      const needsUtf8 =
+        sendOptions?.params?.SMTPUTF8 !== undefined || [from, ...to].some((a) => !isAscii(a));
+      if (base64Length(size) > limit || !reopen || needsUtf8) {
         body.destroy();
         if (!reopen) throw new Error("the SES transport reads the message twice: pass reopen");
-        throw tooLarge(size);
+        throw needsUtf8 ? nextHopLacksSmtputf8() : tooLarge(size);
       }
       let answer: SesAnswer;
       try {

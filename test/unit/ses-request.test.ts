@@ -207,6 +207,25 @@ test("over SES's limit: 552 5.3.4 before anything is sent; a size the envelope u
   assert.equal(standIn.requests.length, before, "nothing sent");
 });
 
+test("SES has no SMTPUTF8: a message that needs it bounces 5.6.7 before anything is sent", async () => {
+  const before = standIn.requests.length;
+  const cases: { to: string[]; params: Record<string, string> }[] = [
+    { to: ["müller@partner.test"], params: {} },
+    { to: ["r@partner.test"], params: { SMTPUTF8: "" } },
+  ];
+  for (const { to, params } of cases) {
+    const err = await failure(
+      transport("v2").send("a@hq.company.test", to, fileStream("utf8-8bit.eml", 64), 410, {
+        params,
+        reopen: async () => fileStream("utf8-8bit.eml", 64),
+      }),
+    );
+    assert.match(err.reply, /^554 5\.6\.7 /);
+    assert.equal(err.transient, false);
+  }
+  assert.equal(standIn.requests.length, before, "nothing sent");
+});
+
 test("a message that changed between the two reads is never completed: the request is aborted, retried later", async () => {
   // 2 MiB in 64 KiB reads: the request is under way when the last read shows the change.
   const whole = Buffer.concat(
