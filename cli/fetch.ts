@@ -16,6 +16,7 @@ import {
 import { gatewayResources, pickupQueue } from "../core/names.ts";
 import { type DrainProgress, drainInbound, type Handoff } from "../core/pickup.ts";
 import { createAwsClients } from "../functions/shared/aws.ts";
+import { enterPart } from "../functions/shared/aws-calls.ts";
 import { maildir } from "../functions/shared/maildir.ts";
 import { s3Store } from "../functions/shared/s3-store.ts";
 import { smtpTransport } from "../functions/shared/smtp-transport.ts";
@@ -60,6 +61,7 @@ export const fetch = command(FETCH_HELP, { max: 0 }, async ({ values }) => {
   const clients = createAwsClients(backendSettings(values));
   let bucket = values.bucket;
   let queueName = values.queue;
+  let gateway: string | undefined;
   if (!bucket) {
     const config = await readConfig(values.config);
     const postoffice = config.postoffices.find((p) => p.id === po);
@@ -73,7 +75,10 @@ export const fetch = command(FETCH_HELP, { max: 0 }, async ({ values }) => {
     if (!gw) throw new UsageError(`no gateway receives for postoffice ${po}`);
     bucket = gatewayResources(config.prefix, gw.id).bucket;
     queueName ??= pickupQueue(config.prefix, po);
+    gateway = gw.id;
   }
+  // On AWS this runs as the postoffice's own principal (its policy per gateway).
+  enterPart("fetch", gateway, po);
   const handoff = await handoffOf(values);
   const store = s3Store(clients.s3, bucket);
   const where = values.maildir ? `${values.maildir}/new` : (values.smtp ?? values.lmtp);

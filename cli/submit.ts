@@ -11,6 +11,7 @@ import { buildAddressMap } from "../core/address-map.ts";
 import { newMessageId } from "../core/ids.ts";
 import { gatewayResources, keys } from "../core/names.ts";
 import { createAwsClients } from "../functions/shared/aws.ts";
+import { enterPart } from "../functions/shared/aws-calls.ts";
 import { s3Store } from "../functions/shared/s3-store.ts";
 import { backendSettings, UsageError } from "./common.ts";
 import { readConfig } from "./config-io.ts";
@@ -38,12 +39,16 @@ export const submit = command(SUBMIT_HELP, { min: 1 }, async ({ values, position
   if ((values.from === undefined) !== (values.to === undefined))
     throw new UsageError("--from and --to go together (or neither: the headers are used)");
   let bucket = values.bucket;
+  let gateway: string | undefined;
   if (!bucket) {
     const config = await readConfig(values.config);
     const gw = buildAddressMap(config).senderOf.get(po);
     if (!gw) throw new UsageError(`no gateway sends for postoffice ${po}`);
     bucket = gatewayResources(config.prefix, gw.id).bucket;
+    gateway = gw.id;
   }
+  // On AWS this runs as the postoffice's own principal (its policy per gateway).
+  enterPart("submit", gateway, po);
   const store = s3Store(createAwsClients(backendSettings(values)).s3, bucket);
   for (const file of positionals) {
     const size = (await stat(file)).size;

@@ -5,6 +5,7 @@
  * a time, in key order. On AWS the same step runs in the intake function, woken by S3.
  */
 import { keys } from "../../core/names.ts";
+import { inPart } from "../shared/aws-calls.ts";
 import { intakeLogged } from "../shared/intake.ts";
 import { describeError, log } from "../shared/log.ts";
 import type { Runtime } from "../shared/runtime.ts";
@@ -26,7 +27,10 @@ export function startIntakePoller(runtime: Runtime, gatewayId: string, intervalM
           const objects = await store.list(keys.outbound(po), { shallow: true });
           for (const object of objects) {
             if (controller.signal.aborted) break;
-            if (object.key.endsWith(".eml")) await intakeLogged(runtime, gatewayId, object);
+            // What the intake function does on AWS; the listing is the local stand-in for S3's
+            // notifications, so it is no part's call (aws-calls.ts).
+            if (object.key.endsWith(".eml"))
+              await inPart("intake", () => intakeLogged(runtime, gatewayId, object), gatewayId);
           }
         } catch (err) {
           log.warn("intake-poll-failed", {

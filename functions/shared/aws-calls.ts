@@ -1,5 +1,6 @@
 /**
- * Counts the AWS calls this process makes, by part (ingress, route, deliver) and operation, with
+ * Counts the AWS calls this process makes, by part (ingress, route, deliver, push, intake, and a
+ * postoffice's `fetch`/`submit`) and operation, with
  * an SDK middleware: `npm run bench` prints them per relayed message, so a new call on the
  * critical path shows up as a number, not as a slower bench
  * (https://docs.aws.amazon.com/sdk-for-javascript/v3/developer-guide/middleware.html).
@@ -9,8 +10,9 @@
  *
  * With MAILBAG_RECORD_AWS_CALLS=FILE the same middleware also appends one JSON line per call to
  * FILE: the part, its gateway, and the IAM action(s) and resource ARN(s) the call needs
- * (iam-actions.ts). test/infra/iam-simulation.test.ts evaluates every line against that part's
- * policy in the synthesized templates.
+ * (iam-actions.ts). test/least-privilege/iam-simulation.test.ts evaluates every line against
+ * that part's policy in the synthesized templates. CI sets it for `npm test` and then runs that
+ * simulation over the record (.ci/run).
  */
 import { AsyncLocalStorage } from "node:async_hooks";
 import { appendFileSync, writeFileSync } from "node:fs";
@@ -21,14 +23,24 @@ interface Part {
   readonly name: string;
   /** The gateway whose part this is (the deployed principal is per gateway). */
   readonly gateway?: string | undefined;
+  /** A postoffice's own agent (`mailbag fetch`, `submit`): its principal is per postoffice. */
+  readonly postoffice?: string | undefined;
 }
 
 const part = new AsyncLocalStorage<Part>();
 const counts = new Map<string, number>();
 
 /** Runs `fn` with its AWS calls (and those of everything it starts) counted under `name`. */
-export function inPart<T>(name: string, fn: () => T, gateway?: string): T {
-  return part.run({ name, gateway }, fn);
+export function inPart<T>(name: string, fn: () => T, gateway?: string, postoffice?: string): T {
+  return part.run({ name, gateway, postoffice }, fn);
+}
+
+/**
+ * From here on, this async context's AWS calls count under `name`: for a CLI command that is one
+ * part as a whole (a postoffice's `mailbag fetch` or `submit`, run as that postoffice's principal).
+ */
+export function enterPart(name: string, gateway?: string, postoffice?: string): void {
+  part.enterWith({ name, gateway, postoffice });
 }
 
 /** The same object with every method's calls counted under `name`. */
@@ -72,6 +84,7 @@ export function countCalls(client: { middlewareStack: MiddlewareStack<any, any> 
         const line = {
           part: current.name,
           gateway: current.gateway,
+          ...(current.postoffice ? { postoffice: current.postoffice } : {}),
           call: `${service}.${op}`,
           requests: iamRequests(service, op, args.input as Record<string, unknown>),
         };

@@ -10,6 +10,8 @@
 export interface IamRequest {
   readonly action: string;
   readonly resource: string;
+  /** Condition keys the request carries (s3:prefix of a listing). */
+  readonly context?: Readonly<Record<string, string>>;
 }
 
 export const SIMULATED_ACCOUNT = "000000000000";
@@ -56,7 +58,13 @@ export function iamRequests(
       },
       { action: "s3:PutObject", resource: object(b, input.Key) },
     ],
-    ListObjectsV2: () => [{ action: "s3:ListBucket", resource: `arn:aws:s3:::${b}` }],
+    ListObjectsV2: () => [
+      {
+        action: "s3:ListBucket",
+        resource: `arn:aws:s3:::${b}`,
+        context: { "s3:prefix": String(input.Prefix ?? "") },
+      },
+    ],
     CreateBucket: () => [{ action: "s3:CreateBucket", resource: `arn:aws:s3:::${b}` }],
   };
   const q = () => queueArnOf(input.QueueUrl);

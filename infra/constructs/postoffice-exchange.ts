@@ -114,8 +114,9 @@ export class PostofficeExchange extends Construct {
     const fn = this.fn("Push", "deliver", fifo.queue);
     const inbound = postoffices.map((po) => `inbound/${po}/*` as const);
     mailbag.grantObjects(fn, ["s3:GetObject", "s3:DeleteObject"], ...inbound);
-    // Its status records (messages/<id>.<PO>.status.json) it also writes through grantAccept.
-    mailbag.grantObjects(fn, ["s3:GetObject"], "messages/*.status.json");
+    // Its status records (messages/<id>.<PO>.status.json, written through grantAccept), and the
+    // original in the spool, which a report (bounce) quotes (core/report.ts).
+    mailbag.grantObjects(fn, ["s3:GetObject"], "messages/*");
     mailbag.grantMissingKeyIs404(fn);
     // Reports (bounces) through the accept path; a failing job it dead-letters itself
     // (functions/shared/middleware.ts settleFailure). The retry line: infra/gateway-stack.ts.

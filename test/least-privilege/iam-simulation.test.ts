@@ -1,15 +1,16 @@
 /**
- * Least privilege, proven both ways, offline. Every AWS call the ingress, router and delivery
- * (and any other part) made during the SMTP and integration suites was recorded by the SDK
- * middleware of functions/shared/aws-calls.ts (MAILBAG_RECORD_AWS_CALLS): part, gateway, IAM
- * action and resource ARN. Here each is evaluated with @cloud-copilot/iam-simulate against the
- * identity policy that part is deployed with, in the synthesized template of a gateway of the
- * same mode; the test fails on any call the policy would deny, and on any granted action no
- * recorded call used unless UNUSED below says why it is granted anyway.
+ * Least privilege, proven both ways, offline. Every AWS call the deployed parts (ingress, router,
+ * delivery, push, intake, and a postoffice's `mailbag fetch`/`submit`) made during the test
+ * suites was recorded by the SDK middleware of functions/shared/aws-calls.ts
+ * (MAILBAG_RECORD_AWS_CALLS): part, gateway, IAM action and resource ARN. Here each is evaluated
+ * with @cloud-copilot/iam-simulate against the identity policy that part is deployed with, in the
+ * synthesized template of a gateway of the same mode; the test fails on any call the policy would
+ * deny, and on any granted action no recorded call used unless UNUSED below says why it is
+ * granted anyway.
  *
- * `npm run test:iam` runs the SMTP and integration suites itself with recording on (or reads
- * MAILBAG_RECORD_AWS_CALLS when that file exists). Not yet part of `npm test`/CI: its run over the
- * whole suite was not verified before the session's deadline (docs/deploy.md, notes).
+ * In CI (.ci/run) `npm test` records into MAILBAG_RECORD_AWS_CALLS and the next step runs this
+ * test over that record (the file must then exist: the suites are not run twice). Without the
+ * variable, `npm run test:iam` runs the SMTP and integration suites itself with recording on.
  *
  * Only identity policies are simulated: the bucket and queue policies deny nothing but
  * non-TLS requests (enforceSSL), and every principal is in the bucket's own account.
@@ -34,21 +35,32 @@ const ROLES: Record<string, string> = {
   route: "RouterRole",
   deliver: "DeliverRole",
   push: "PostofficesPushRole",
+  intake: "PostofficesIntakeRole",
 };
+
+/**
+ * A postoffice's own agent runs as the principal its managed policy is attached to
+ * (infra/constructs/postoffice-exchange.ts): per gateway mode, the canonical postoffice it
+ * stands for.
+ */
+const POSTOFFICE_PARTS: Record<string, Partial<Record<GatewayMode, string>>> = {
+  fetch: { both: "ENG", receive: "SALES" },
+  submit: { both: "ENG", send: "SALES" },
+};
+/** The canonical pushed postoffice of a gateway mode: whose inbound mailbag its push reads. */
+const PUSHED: Partial<Record<GatewayMode, string>> = { both: "HQ", receive: "OPS" };
 
 /**
  * Parts and calls that exist locally but whose AWS resources another issue is still adding:
  * their denials are reported, not failed. Once a pending call is allowed the test says the entry
  * is obsolete (remove it then, so the call is checked like every other).
  */
-const PENDING: { part?: string; resource?: RegExp; why: string }[] = [
-  {
-    resource: /-retry$/,
-    why: "the retry queue (core/retry.ts, issue 9) is not in the stacks yet: a gateway stack construct for it is drafted in /work/coord/notes/issue-10-retry-queue.ts",
-  },
-];
+const PENDING: { part?: string; resource?: RegExp; why: string }[] = [];
 
-/** Granted but not used by any recorded call, and why each is granted anyway. */
+/**
+ * Granted but not used by any recorded call, and why each is granted anyway. `part` is a part
+ * of ROLES, `postoffice` (a postoffice's managed policy, fetch and submit together) or `*`.
+ */
 const UNUSED: { part: string; action: string; resource: RegExp; why: string }[] = [
   {
     part: "*",
@@ -63,10 +75,16 @@ const UNUSED: { part: string; action: string; resource: RegExp; why: string }[] 
     why: "not called: it makes a GetObject of a missing envelope or status a 404 instead of a 403 (S3 only says 404 to principals that may list)",
   },
   {
-    part: "ingress",
+    part: "*",
     action: "s3:AbortMultipartUpload",
+    resource: /\/(messages|outbound\/[A-Z]+)\/\*$/,
+    why: "only when an upload over 5 MiB (a DATA stream, a report quoting a large original, a submitted file) fails mid-stream: the multipart upload is cleaned up",
+  },
+  {
+    part: "*",
+    action: "s3:DeleteObject",
     resource: /\/messages\/\*$/,
-    why: "only when a DATA stream over 5 MiB is cut mid-upload (the ingress cleans up its multipart upload)",
+    why: "the accept path (ingress, intake, reports) removes what it wrote when it fails before the route job is queued (core/accept.ts)",
   },
   {
     part: "*",
@@ -83,32 +101,68 @@ const UNUSED: { part: string; action: string; resource: RegExp; why: string }[] 
   {
     part: "*",
     action: "sqs:GetQueueAttributes",
-    resource: /\.fifo$/,
+    resource: /:sqs:/,
     why: "part of CDK's grantSendMessages/grantConsumeMessages; the event source mapping reads the queue's attributes",
   },
   {
     part: "*",
     action: "sqs:GetQueueUrl",
-    resource: /-(route|deliver)\.fifo$/,
-    why: "the consumer's grant (grantConsumeMessages); Lambda's poller knows the queue, the runner resolved it once",
+    resource: /:sqs:/,
+    why: "part of CDK's grantSendMessages/grantConsumeMessages; the code resolves each queue URL once per process, the suites' runner before any part runs",
   },
   {
     part: "*",
     action: "sqs:ChangeMessageVisibility",
-    resource: /-(route|deliver)\.fifo$/,
-    why: "Lambda's event source mapping returns failed records with it; the suites' runner lets them time out",
+    resource: /:sqs:/,
+    why: "Lambda's event source mapping returns failed records with it (the suites' runner lets them time out); the delivery line's hold uses it when a next hop is unreachable",
+  },
+  {
+    part: "*",
+    action: "sqs:SendMessage",
+    resource: /-dlq(\.fifo)?$/,
+    why: "a function dead-letters a failing job itself (functions/shared/middleware.ts settleFailure); the suites poison only some lines",
   },
   {
     part: "route",
     action: "s3:PutObject",
-    resource: /\/messages\/\*\.status\.json$/,
-    why: "written when a recipient accepted at RCPT is refused at routing (the directory changed in between; core/route-message.ts recordRefused); the suites never change it mid-message. test/infra/first-deploy.test.ts asserts the grant",
+    resource: /\/messages\/\*$/,
+    why: "a recipient accepted at RCPT and refused at routing (the directory changed in between; core/route-message.ts recordRefused): its status record and the report to its sender",
+  },
+  {
+    part: "route",
+    action: "sqs:SendMessage",
+    resource: /-route\.fifo$/,
+    why: "the report (bounce) about a recipient refused at routing enters through the accept path",
   },
   {
     part: "*",
-    action: "s3:DeleteObject",
-    resource: /\/messages\/\*$/,
-    why: "the ingress removes a half-written message when the backend fails mid-transaction (451)",
+    action: "sqs:SendMessage",
+    resource: /-(push\.fifo|retry)$/,
+    why: "push deliveries deferred with a 4xx: the push function schedules them into the retry line, the delivery function puts them back into the push line when due",
+  },
+  {
+    part: "intake",
+    action: "sqs:ReceiveMessage",
+    resource: /-intake$/,
+    why: "Lambda's event source mapping on the S3 notification queue; the emulator sends no S3 notifications, so locally a poller lists the outbound mailbags",
+  },
+  {
+    part: "intake",
+    action: "sqs:DeleteMessage",
+    resource: /-intake$/,
+    why: "Lambda's event source mapping on the S3 notification queue; the emulator sends no S3 notifications, so locally a poller lists the outbound mailbags",
+  },
+  {
+    part: "postoffice",
+    action: "sqs:ReceiveMessage",
+    resource: /:canon-po-[a-z]+$/,
+    why: "`mailbag fetch` without --once waits on its notification queue; the emulator sends no S3 notifications, so locally it polls",
+  },
+  {
+    part: "postoffice",
+    action: "sqs:DeleteMessage",
+    resource: /:canon-po-[a-z]+$/,
+    why: "`mailbag fetch` without --once waits on its notification queue; the emulator sends no S3 notifications, so locally it polls",
   },
 ];
 
@@ -118,10 +172,12 @@ const CANONICAL: Record<GatewayMode, string> = { both: "BOTH", send: "SEND", rec
 interface Request {
   readonly action: string;
   readonly resource: string;
+  readonly context?: Readonly<Record<string, string>>;
 }
 interface Call {
   readonly part: string;
   readonly gateway?: string;
+  readonly postoffice?: string;
   readonly call: string;
   readonly requests: Request[];
 }
@@ -132,7 +188,10 @@ interface Network {
 
 function recordedCalls(): { calls: Call[]; networks: Network[] } {
   let file = process.env.MAILBAG_RECORD_AWS_CALLS;
-  if (!file || !existsSync(file) || statSync(file).size === 0) {
+  if (file) {
+    // CI: the record of the suites that just ran; never run them a second time.
+    assert.ok(existsSync(file) && statSync(file).size > 0, `no calls recorded in ${file}`);
+  } else {
     file = join(mkdtempSync(join(tmpdir(), "mailbag-iam-")), "calls.jsonl");
     // A test file's child `node --test` would skip its files (it sees NODE_TEST_CONTEXT).
     const { NODE_TEST_CONTEXT: _inTest, ...env } = process.env;
@@ -164,19 +223,25 @@ function recordedCalls(): { calls: Call[]; networks: Network[] } {
   return { calls, networks };
 }
 
-/** The canonical layout: one gateway per mode, SMTP smart host, every optional part on. */
+/**
+ * The canonical layout: one gateway per mode, SMTP smart host, every optional part on: BOTH
+ * pushes HQ and keeps ENG's mail for pickup, SEND sends for SALES, RECV keeps SALES's mail for
+ * pickup and pushes OPS (so a receive gateway's push function consumes its retry line).
+ */
 function canonicalTemplates(): ReadonlyMap<string, Template> {
   const raw = JSON.parse(readFileSync(join(REPO_ROOT, "mailbag.config.json"), "utf8"));
   raw.prefix = "canon";
+  const pushed = (domain: string) => ({ deliver: `smtp://po.${domain}:587` });
   raw.postoffices = [
-    // HQ gets its mail pushed (the push function and queue exist), SALES picks it up.
-    { id: "HQ", domain: "hq.company.test", inbound: { deliver: "smtp://po.hq.company.test:587" } },
+    { id: "HQ", domain: "hq.company.test", inbound: pushed("hq.company.test") },
+    { id: "ENG", domain: "eng.company.test" },
     { id: "SALES", domain: "sales.company.test" },
+    { id: "OPS", domain: "ops.company.test", inbound: pushed("ops.company.test") },
   ];
   raw.gateways = [
-    { id: "BOTH", mode: "both", postoffices: ["HQ"], hostname: "both.company.test" },
+    { id: "BOTH", mode: "both", postoffices: ["HQ", "ENG"], hostname: "both.company.test" },
     { id: "SEND", mode: "send", postoffices: ["SALES"], hostname: "send.company.test" },
-    { id: "RECV", mode: "receive", postoffices: ["SALES"], hostname: "recv.company.test" },
+    { id: "RECV", mode: "receive", postoffices: ["SALES", "OPS"], hostname: "recv.company.test" },
   ];
   raw.smartHost = { url: "smtp://relay.company.test:587" };
   delete raw.addressSpaces;
@@ -232,6 +297,7 @@ interface Statement {
   Resource: string | string[];
 }
 
+/** The statements of the inline policies of the role whose logical id starts with `rolePrefix`. */
 function rolePolicy(template: Template, gateway: string, rolePrefix: string): Statement[] {
   const resolve = resolver(template, gateway);
   return Object.values(template.findResources("AWS::IAM::Policy"))
@@ -249,6 +315,15 @@ function rolePolicy(template: Template, gateway: string, rolePrefix: string): St
     );
 }
 
+/** The statements of a postoffice's managed policy on a gateway. */
+function postofficePolicy(template: Template, gateway: string, postoffice: string): Statement[] {
+  const resolve = resolver(template, gateway);
+  const [policy] = Object.entries(template.findResources("AWS::IAM::ManagedPolicy"))
+    .filter(([id]) => id.startsWith(`PostofficesPostofficePolicy${postoffice}`))
+    .map(([, p]) => p as { Properties: { PolicyDocument: { Statement: Json[] } } });
+  return policy ? (resolve(policy.Properties.PolicyDocument.Statement) as Statement[]) : [];
+}
+
 const list = <T>(x: T | T[]) => (Array.isArray(x) ? x : [x]);
 const glob = (pattern: string, value: string) =>
   new RegExp(
@@ -258,70 +333,124 @@ const glob = (pattern: string, value: string) =>
       .join(".*")}$`,
   ).test(value);
 
+/** Who made a call on AWS: the policy, in the canonical gateway of the caller's mode. */
+interface Principal {
+  readonly key: string;
+  readonly canonical: string;
+  readonly policy: Statement[];
+  /** A recorded resource (or s3:prefix) in the canonical layout's names. */
+  readonly rename: (s: string) => string;
+}
+
 test("IAM simulation: every AWS call of the suites is allowed by its part's deployed policy; no unexplained grant", async (t) => {
   const { calls, networks } = recordedCalls();
   const templates = canonicalTemplates();
 
-  // Which network (prefix, mode) a gateway's call belongs to: the one whose resources it names.
-  const modes = new Map<string, GatewayMode>(); // `${prefix}-${gw}` → mode
-  for (const n of networks)
-    for (const gw of n.gateways) modes.set(`${n.prefix}-${gw.id.toLowerCase()}`, gw.mode);
-
   const deployedParts = calls.filter((c) => c.part !== "other");
   assert.ok(deployedParts.length > 100, `only ${deployedParts.length} calls recorded`);
+
+  /** The network a call belongs to: the one with its gateway whose resources it names. */
+  const networkOf = (call: Call, resource: string) => {
+    for (const n of networks) {
+      const gw = n.gateways.find((g) => g.id === call.gateway);
+      if (!gw) continue;
+      const base = `${n.prefix}-${gw.id.toLowerCase()}`;
+      const names = [`:::${base}/`, `:::${base}`, `:${base}-`, `:${n.prefix}-po-`];
+      if (names.some((x) => resource.includes(x) && (x !== `:::${base}` || resource.endsWith(x))))
+        return { prefix: n.prefix, base, mode: gw.mode };
+    }
+    return undefined;
+  };
+
+  const principalOf = (call: Call, resource: string): Principal | string => {
+    const net = networkOf(call, resource);
+    const canonical = CANONICAL[net?.mode ?? "both"];
+    const template = templates.get(canonical);
+    assert.ok(template);
+    const canonBase = gatewayResources("canon", canonical).bucket;
+    const byId = (s: string) =>
+      net
+        ? s.replace(`:::${net.base}`, `:::${canonBase}`).replace(`:${net.base}-`, `:${canonBase}-`)
+        : s;
+    const asPo = POSTOFFICE_PARTS[call.part];
+    if (asPo) {
+      const po = asPo[net?.mode ?? "both"];
+      if (!po || !call.postoffice) return `${call.part} of ${call.postoffice} on a ${net?.mode}`;
+      const from = call.postoffice;
+      const rename = (s: string) =>
+        byId(s)
+          .replace(`/${from}/`, `/${po}/`)
+          .replace(/^(inbound|outbound)\/[^/]+\//, `$1/${po}/`)
+          .replace(`:${net?.prefix}-po-${from.toLowerCase()}`, `:canon-po-${po.toLowerCase()}`);
+      return {
+        key: `postoffice:${po}/${canonical}`,
+        canonical,
+        policy: postofficePolicy(template, canonical, po),
+        rename,
+      };
+    }
+    const rolePrefix = ROLES[call.part];
+    if (!rolePrefix) return `part ${call.part} has no deployed role: add it to ROLES`;
+    const pushed = PUSHED[net?.mode ?? "both"];
+    return {
+      key: `${call.part}/${canonical}`,
+      canonical,
+      policy: rolePolicy(template, canonical, rolePrefix),
+      // Push reads its pushed postoffices' inbound mailbags: the canonical one stands for them.
+      rename: (s) =>
+        call.part === "push" && pushed
+          ? byId(s).replace(/\/inbound\/[^/]+\//, `/inbound/${pushed}/`)
+          : byId(s),
+    };
+  };
 
   const denied: string[] = [];
   const pendingSeen = new Set<string>();
   const obsolete = new Set<string>();
-  const used = new Map<string, Set<string>>(); // `${part}/${mode}` → "action resourcePattern"
-  const exercised = new Set<string>();
+  const used = new Map<string, Set<string>>(); // principal key → "action resourcePattern"
+  const exercised = new Map<string, Principal>();
   const seen = new Set<string>();
   for (const call of deployedParts) {
     for (const req of call.requests) {
-      const own = [...modes.keys()].find(
-        (base) =>
-          base.endsWith(`-${(call.gateway ?? "").toLowerCase()}`) &&
-          (req.resource.includes(`:::${base}/`) ||
-            req.resource.endsWith(`:::${base}`) ||
-            req.resource.includes(`:${base}-`)),
-      );
-      const mode = own ? modes.get(own) : undefined;
-      const canonical = mode ? CANONICAL[mode] : "BOTH";
-      const base = gatewayResources("canon", canonical).bucket;
-      const named = own
-        ? req.resource.replace(`:::${own}`, `:::${base}`).replace(`:${own}-`, `:${base}-`)
-        : req.resource;
+      const principal = principalOf(call, req.resource);
       // Message ids in object keys: one id stands for all (policies match key prefixes and
       // suffixes, never ids), so the suites' thousands of messages are a few simulations.
-      const resource = named.replace(/^(arn:aws:s3:::[^/]+\/.*?)[0-9A-Za-z]{16,}/, "$1MSGID");
+      const rename = (s: string) =>
+        typeof principal === "string"
+          ? s
+          : principal.rename(s).replace(/^(arn:aws:s3:::[^/]+\/.*?)[0-9A-Za-z]{16,}/, "$1MSGID");
+      const resource = rename(req.resource);
+      const context = Object.fromEntries(
+        Object.entries(req.context ?? {}).map(([k, v]) => [
+          k,
+          rename(`arn:aws:s3:::x/${v}`).replace("arn:aws:s3:::x/", ""),
+        ]),
+      );
       const pending = PENDING.find(
         (p) =>
           (p.part === undefined || p.part === call.part) &&
           (p.resource === undefined || p.resource.test(resource)),
       );
-      const key = `${call.part} ${canonical} ${req.action} ${resource}`;
+      const who = typeof principal === "string" ? call.part : principal.key;
+      const key = `${who} ${req.action} ${resource}${req.context ? ` ${JSON.stringify(context)}` : ""}`;
       if (seen.has(key)) continue;
       seen.add(key);
-      exercised.add(`${call.part}/${canonical}`);
-      const rolePrefix = ROLES[call.part];
-      const template = templates.get(canonical);
-      assert.ok(template);
-      if (!rolePrefix) {
-        assert.ok(pending, `part ${call.part} has no deployed role: add it to ROLES`);
-        pendingSeen.add(pending.why);
+      if (typeof principal === "string") {
+        if (pending) pendingSeen.add(pending.why);
+        else denied.push(`${key}: ${principal}`);
         continue;
       }
-      const policy = rolePolicy(template, canonical, rolePrefix);
+      exercised.set(principal.key, principal);
       const result = await runSimulation(
         {
           request: {
-            principal: `arn:aws:iam::${SIMULATED_ACCOUNT}:role/${canonical}-${call.part}`,
+            principal: `arn:aws:iam::${SIMULATED_ACCOUNT}:role/${principal.key.replace(/[/:]/g, "-")}`,
             action: req.action,
             resource: { resource, accountId: SIMULATED_ACCOUNT },
-            contextVariables: {},
+            contextVariables: context,
           },
           identityPolicies: [
-            { name: rolePrefix, policy: { Version: "2012-10-17", Statement: policy } },
+            { name: "deployed", policy: { Version: "2012-10-17", Statement: principal.policy } },
           ],
           serviceControlPolicies: [],
           resourceControlPolicies: [],
@@ -336,25 +465,26 @@ test("IAM simulation: every AWS call of the suites is allowed by its part's depl
       }
       if (pending) obsolete.add(pending.why);
       if (!allowed) denied.push(`${key} (${call.call})`);
-      const u = used.get(`${call.part}/${canonical}`) ?? new Set<string>();
-      for (const s of policy)
+      const u = used.get(principal.key) ?? new Set<string>();
+      for (const s of principal.policy)
         for (const a of list(s.Action))
           for (const r of list(s.Resource))
             if (a === req.action && glob(r, resource)) u.add(`${a} ${r}`);
-      used.set(`${call.part}/${canonical}`, u);
+      used.set(principal.key, u);
     }
   }
+  t.diagnostic(
+    `${deployedParts.length} calls recorded, ${seen.size} distinct simulated, ${denied.length} denied`,
+  );
+  t.diagnostic(`principals exercised: ${[...exercised.keys()].sort().join(", ")}`);
   assert.deepEqual(denied, [], `calls the deployed policies deny:\n${denied.join("\n")}`);
 
-  // Granted but unused, for every part and mode the suites exercised.
+  // Granted but unused, for every principal the suites exercised.
   const unexplained: string[] = [];
   const report: string[] = [];
-  for (const key of [...exercised].sort()) {
-    const [part, canonical] = key.split("/") as [string, string];
-    const rolePrefix = ROLES[part];
-    const template = templates.get(canonical);
-    if (!rolePrefix || !template) continue;
-    for (const s of rolePolicy(template, canonical, rolePrefix)) {
+  for (const [key, principal] of [...exercised].sort()) {
+    const part = key.split(/[/:]/)[0] as string;
+    for (const s of principal.policy) {
       for (const a of list(s.Action)) {
         for (const r of list(s.Resource)) {
           if (used.get(key)?.has(`${a} ${r}`)) continue;
@@ -367,11 +497,10 @@ test("IAM simulation: every AWS call of the suites is allowed by its part's depl
       }
     }
   }
-  t.diagnostic(`${seen.size} distinct calls simulated from ${deployedParts.length} recorded`);
-  t.diagnostic(`exercised: ${[...exercised].sort().join(", ")}`);
   for (const line of report) t.diagnostic(`unused, justified: ${line}`);
   for (const why of pendingSeen) t.diagnostic(`pending: ${why}`);
   for (const why of obsolete) t.diagnostic(`PENDING entry no longer needed (allowed now): ${why}`);
+  t.diagnostic(`unused grants not justified: ${unexplained.length}`);
   assert.deepEqual(
     unexplained,
     [],
