@@ -75,7 +75,6 @@ export async function startLocalNetwork(opts: LocalNetworkOptions): Promise<Loca
   const gateways: LocalGateway[] = [];
   const pollers: Poller[] = [];
   const retries: Runner[] = [];
-  const retrying = new Set<string>();
   for (const [index, gw] of config.gateways.entries()) {
     if (opts.gateways && !opts.gateways.includes(gw.id)) continue;
     if (opts.provision) await provisionGateway(clients, config, gw.id);
@@ -135,9 +134,9 @@ export async function startLocalNetwork(opts: LocalNetworkOptions): Promise<Loca
         });
       const handler = await HANDLERS[role]();
       runners[role] = start(queueUrl, await queueArn(clients, queueUrl));
-      if ((role === "deliver" || role === "push") && !retrying.has(gw.id)) {
-        // The delivery function's second event source: the retry queue (core/retry.ts).
-        retrying.add(gw.id);
+      if (role === (gatewayCapabilities(gw).sends ? "deliver" : "push")) {
+        // Its second event source, as deployed (infra/gateway-stack.ts): the retry queue
+        // (core/retry.ts) is the delivery function's, on a gateway that does not send push's.
         const retryUrl = await resolveUrl(gatewayResources(config.prefix, gw.id).retryQueue);
         retries.push(start(retryUrl, await queueArn(clients, retryUrl)));
       }
