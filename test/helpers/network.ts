@@ -3,8 +3,10 @@
  * MAILBAG_TEST_BACKEND=endpoint, e.g. LocalStack), a unique resource prefix per run, and a local
  * Mailbag network on port 0. The integration suite runs once per backend.
  */
+
 import { randomBytes } from "node:crypto";
 import { readFileSync } from "node:fs";
+import { HeadObjectCommand } from "@aws-sdk/client-s3";
 import { type Config, type ConfigInput, parseConfig } from "../../core/config.ts";
 import { gatewayResources, keys } from "../../core/names.ts";
 import { startEmulator } from "../../functions/local/emulator.ts";
@@ -66,6 +68,11 @@ export interface TestNetwork {
   port(gatewayId?: string): number;
   /** Text of an object in a gateway's mailbag, or undefined. */
   object(key: string, gatewayId?: string): Promise<string | undefined>;
+  /**
+   * Whether an object is there, by HeadObject: a poll for "taken away" must not GET the object,
+   * since LocalStack cuts a GetObject response whose object is deleted meanwhile (ECONNRESET).
+   */
+  exists(key: string, gatewayId?: string): Promise<boolean>;
   stop(): Promise<void>;
 }
 
@@ -103,6 +110,16 @@ export async function startTestNetwork(
         return Buffer.concat(chunks).toString("utf8");
       } catch (err) {
         if ((err as { name?: string }).name === "NoSuchKey") return undefined;
+        throw err;
+      }
+    },
+    async exists(key, gatewayId = firstGateway) {
+      const Bucket = gatewayResources(config.prefix, gatewayId).bucket;
+      try {
+        await clients.s3.send(new HeadObjectCommand({ Bucket, Key: key }));
+        return true;
+      } catch (err) {
+        if ((err as { name?: string }).name === "NotFound") return false;
         throw err;
       }
     },

@@ -38,7 +38,7 @@ const atSmartHost = (subject: string) =>
 
 const gone = (key: string) =>
   waitUntil(
-    async () => (await suite.gw.object(key)) === undefined,
+    async () => !(await suite.gw.exists(key)),
     15_000,
     () => `${key} taken away`,
   );

@@ -63,7 +63,7 @@ describe("push to a postoffice's own server", () => {
     });
     const first = replies[0]?.id ?? "";
     await waitUntil(
-      async () => (await suite.gw.object(keys.inbound("SALES", first))) === undefined,
+      async () => !(await suite.gw.exists(keys.inbound("SALES", first))),
       10_000,
       () => "the pushed message leaves SALES's inbound mailbag",
     );
@@ -152,7 +152,7 @@ describe("push to a postoffice's own server", () => {
         () => "push attempted",
       );
       await waitUntil(
-        async () => (await suite.gw.object(keys.inbound("SALES", id))) === undefined,
+        async () => !(await suite.gw.exists(keys.inbound("SALES", id))),
         10_000,
         () => "push settled: the message left SALES's mailbag",
       );
