@@ -384,7 +384,8 @@ function rcptParams(session: SMTPServerSession): Record<string, Record<string, s
  * authenticates SMTP clients. The users of the postoffices this gateway sends for must have
  * their variable set (or the ingress refuses to start, naming the field); other postoffices'
  * users can log in only where their variable happens to be set (one `mailbag start` running
- * every gateway), and never with an empty password (equalSecret).
+ * every gateway): a user without one is not added, so no stand-in password exists; a variable
+ * set to the empty string never matches (equalSecret).
  */
 function submitUsers(
   map: AddressMap,
@@ -397,13 +398,12 @@ function submitUsers(
     const own = map.senderOf.get(po.id)?.id === gatewayId;
     po.submit.users.forEach((u, j) => {
       const password = env[u.passwordEnv];
-      if (password === undefined && own) {
+      if (password !== undefined) users.set(u.username, { password, postoffice: po.id });
+      else if (own)
         missing.push({
           path: `postoffices[${i}].submit.users[${j}].passwordEnv`,
           reason: `environment variable ${u.passwordEnv} is not set`,
         });
-      }
-      users.set(u.username, { password: password ?? "", postoffice: po.id });
     });
   });
   if (missing.length > 0) throw new ConfigError(missing);

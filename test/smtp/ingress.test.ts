@@ -12,8 +12,11 @@ import {
   ReceiveMessageCommand,
 } from "@aws-sdk/client-sqs";
 import { parseEnvelope } from "../../core/envelope.ts";
+import { isConfigError } from "../../core/errors.ts";
 import { MESSAGE_ID_PATTERN } from "../../core/ids.ts";
 import { gatewayResources, keys } from "../../core/names.ts";
+import { createIngress } from "../../functions/ingress/server.ts";
+import { loadTls } from "../../functions/ingress/tls.ts";
 import { queueUrlResolver } from "../../functions/shared/sqs-queue.ts";
 import { dialog, type SendOptions, send } from "../helpers/client.ts";
 import {
@@ -154,6 +157,28 @@ describe("RCPT policy (no open relay)", () => {
       },
       { tls: true, user: "sales-app", postoffice: "SALES" },
     );
+  });
+
+  test("a submit user without its password variable: refused at start, naming the field", async () => {
+    const { config } = gw.runtime;
+    const tls = await loadTls({ settings: config.tls, hostname: "gw1.mailbag.invalid" });
+    const start = (secrets: NodeJS.ProcessEnv) =>
+      createIngress({
+        map: gw.runtime.map,
+        gatewayId: "GW1",
+        hostname: "gw1.mailbag.invalid",
+        deps: gw.runtime.acceptDeps("GW1"),
+        secrets,
+        tls,
+      });
+    assert.throws(
+      () => start({}),
+      (err: unknown) =>
+        isConfigError(err) &&
+        /postoffices\[1\]\.submit\.users\[0\]\.passwordEnv/.test(err.message) &&
+        /MAILBAG_TEST_SUBMIT_PASSWORD is not set/.test(err.message),
+    );
+    start({ MAILBAG_TEST_SUBMIT_PASSWORD: "s3cret-pa55" }).close();
   });
 
   test("a wrong password gets 535 5.7.8", async () => {
