@@ -10,10 +10,11 @@
  * header, so their bodies stream on unbuffered. Requests without it (SQS's small JSON bodies)
  * are hashed here; such a body is limited to MAX_HASHED_BODY bytes.
  */
-import { createHash, createHmac, type Hash, type Hmac, timingSafeEqual } from "node:crypto";
+import { timingSafeEqual } from "node:crypto";
 import type { IncomingHttpHeaders } from "node:http";
 import { Readable } from "node:stream";
 import { SignatureV4 } from "@smithy/signature-v4";
+import { NodeSha256 } from "../shared/sha256.ts";
 
 export interface LocalCredentials {
   readonly accessKeyId: string;
@@ -39,26 +40,6 @@ export const MAX_HASHED_BODY = 2 * 1024 * 1024;
 
 const AUTHORIZATION =
   /^AWS4-HMAC-SHA256 Credential=([^/]+)\/(\d{8})\/([^/]+)\/([^/]+)\/aws4_request, ?SignedHeaders=([a-z0-9;_.-]+), ?Signature=([0-9a-f]{64})$/;
-
-/** Node's crypto in the shape the signer wants (a hash, or an HMAC when given a key). */
-export class NodeSha256 {
-  private readonly hash: Hash | Hmac;
-  constructor(secret?: string | ArrayBuffer | ArrayBufferView) {
-    this.hash = secret ? createHmac("sha256", bytes(secret)) : createHash("sha256");
-  }
-  update(data: string | ArrayBuffer | ArrayBufferView): void {
-    this.hash.update(bytes(data));
-  }
-  async digest(): Promise<Uint8Array> {
-    return new Uint8Array(this.hash.digest());
-  }
-}
-
-function bytes(data: string | ArrayBuffer | ArrayBufferView): string | Buffer {
-  if (typeof data === "string") return data;
-  if (data instanceof ArrayBuffer) return Buffer.from(data);
-  return Buffer.from(data.buffer, data.byteOffset, data.byteLength);
-}
 
 /**
  * True if the signature covers the body itself rather than an `x-amz-content-sha256` header
@@ -102,16 +83,7 @@ export async function verifySignature(
     headers[name] = Array.isArray(value) ? value.join(",") : value;
   }
   const [path = "/", search = ""] = req.url.split(/\?(.*)/s);
-  const signer = new SignatureV4({
-    credentials,
-    region,
-    service,
-    sha256: NodeSha256,
-    // S3 signs its path as sent; every other service signs it URI-encoded once more.
-    uriEscapePath: service !== "s3",
-    applyChecksum: false,
-  });
-  const expected = await signer.sign(
+  const expected = await signerFor(credentials, region, service).sign(
     {
       method: req.method,
       protocol: "http:",
@@ -129,6 +101,36 @@ export async function verifySignature(
   return got && timingSafeEqual(Buffer.from(got), Buffer.from(signature))
     ? { ok: true }
     : deny("SignatureDoesNotMatch", "The request signature does not match the local credentials");
+}
+
+/**
+ * One signer per credentials, region and service: a signer caches the signing key it derives
+ * for a day (four HMACs, https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_sigv-create-signed-request.html#derive-signing-key),
+ * so a new one per request derived it again for every request (issue 13: the check was a fifth
+ * of the emulator's CPU).
+ */
+const signers = new WeakMap<LocalCredentials, Map<string, SignatureV4>>();
+
+function signerFor(credentials: LocalCredentials, region: string, service: string): SignatureV4 {
+  const byScope = signers.get(credentials) ?? new Map<string, SignatureV4>();
+  signers.set(credentials, byScope);
+  const scope = `${region}/${service}`;
+  let signer = byScope.get(scope);
+  if (!signer) {
+    // region and service come from the request: bound what a caller can make us keep.
+    if (byScope.size >= 32) byScope.clear();
+    signer = new SignatureV4({
+      credentials,
+      region,
+      service,
+      sha256: NodeSha256,
+      // S3 signs its path as sent; every other service signs it URI-encoded once more.
+      uriEscapePath: service !== "s3",
+      applyChecksum: false,
+    });
+    byScope.set(scope, signer);
+  }
+  return signer;
 }
 
 function deny(code: string, message: string): Verdict {

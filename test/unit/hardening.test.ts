@@ -13,7 +13,8 @@ import { ConfigError, MailbagError, StartupError } from "../../core/errors.ts";
 import { checkParameters, KNOWN_PARAMETERS } from "../../core/smtp-params.ts";
 import { isClientGone } from "../../functions/ingress/server.ts";
 import { loadTls } from "../../functions/ingress/tls.ts";
-import { NodeSha256, verifySignature } from "../../functions/local/signed-requests.ts";
+import { verifySignature } from "../../functions/local/signed-requests.ts";
+import { NodeSha256 } from "../../functions/shared/sha256.ts";
 import { rawConfig } from "../helpers/routing-fixtures.ts";
 
 describe("AUTH guard", () => {
