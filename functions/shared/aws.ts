@@ -6,6 +6,7 @@
 import { S3Client } from "@aws-sdk/client-s3";
 import { SQSClient } from "@aws-sdk/client-sqs";
 import { countCalls } from "./aws-calls.ts";
+import { NodeSha256 } from "./sha256.ts";
 
 export interface AwsSettings {
   /** An emulator's endpoint; undefined means real AWS. */
@@ -49,7 +50,16 @@ export function clientOptions(settings: AwsSettings) {
         credentials: process.env.AWS_ACCESS_KEY_ID ? undefined : localCredentials(),
       }
     : {};
-  return { region: settings.region, maxAttempts: 3, ...emulator };
+  // cacheMiddleware: resolve each command's middleware stack once per client instead of at
+  // every call; no call here changes a stack after the first request (see the option's doc in
+  // @smithy/core's client.d.ts). Resolving it was the largest single cost of a call (issue 13).
+  return {
+    region: settings.region,
+    maxAttempts: 3,
+    cacheMiddleware: true,
+    sha256: NodeSha256,
+    ...emulator,
+  };
 }
 
 export function createAwsClients(settings: AwsSettings): AwsClients {
