@@ -2,6 +2,7 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import fc from "fast-check";
+import { parse as parseRfc5321 } from "smtp-address-parser";
 import {
   formatAddress,
   formatSmtp,
@@ -195,5 +196,50 @@ describe("properties", () => {
         assert.equal(formatSmtp(back), `${expected}@${d.toLowerCase()}`);
       }),
     );
+  });
+
+  test("the plain-address shortcut agrees with the RFC 5321 grammar (smtp-address-parser) on every address", () => {
+    // Strings close to addresses: atext, dots, hyphens, digits, quotes, brackets, UTF-8, and
+    // now and then a second '@', either side of one '@'.
+    const piece = fc.oneof(
+      {
+        weight: 6,
+        arbitrary: fc.constantFrom("a", "Z", "0", "9", "ab", "x1", "com", ".", ".test", "-"),
+      },
+      { weight: 1, arbitrary: fc.constantFrom(..."._!~+'@\\\"[]: é".split(""), ".1", "1") },
+    );
+    const side = (max: number) =>
+      fc.array(piece, { minLength: 1, maxLength: max }).map((ps) => ps.join(""));
+    const candidate = fc.tuple(side(6), side(8)).map(([l, d]) => `${l}@${d}`);
+    const outcome = (f: () => { local: string; domain: string }) => {
+      try {
+        const { local, domain } = f();
+        return { local, domain: domain.toLowerCase() };
+      } catch {
+        return "refused";
+      }
+    };
+    const library = (s: string) => {
+      const t = parseRfc5321(s);
+      const quoted = t.localPart.QuotedString;
+      return {
+        local: quoted ? quoted.slice(1, -1).replace(/\\(.)/g, "$1") : (t.localPart.DotString ?? ""),
+        domain: t.domainPart.DomainName ?? t.domainPart.AddressLiteral ?? "",
+      };
+    };
+    let accepted = 0;
+    fc.assert(
+      fc.property(candidate, (s) => {
+        const ours = outcome(() => parseSmtpAddress(s));
+        assert.deepEqual(
+          ours,
+          outcome(() => library(s)),
+          s,
+        );
+        if (ours !== "refused") accepted++;
+      }),
+      { numRuns: 20_000 },
+    );
+    assert.ok(accepted > 100, `only ${accepted} generated addresses were valid`);
   });
 });
