@@ -39,6 +39,10 @@ export const START_HELP = {
       arg: "ADDR",
       help: "address the SMTP ingress binds (default 127.0.0.1)",
     },
+    "reuse-port": {
+      type: "boolean",
+      help: "share the SMTP port with other `mailbag start --only ingress` processes on this host (SO_REUSEPORT: one process per core)",
+    },
     "data-dir": {
       type: "string",
       arg: "DIR",
@@ -134,6 +138,7 @@ export const start = command(START_HELP, { max: 0 }, async ({ values }) => {
     port,
     host: values.host ?? process.env.MAILBAG_HOST ?? "127.0.0.1",
     provision: mode !== "aws",
+    reusePort: values["reuse-port"] === true,
     parts,
     dataDir,
     ...(only ? { gateways: [only] } : {}),

@@ -416,7 +416,17 @@ function equalSecret(expected: string, given: string): boolean {
   return a.length === b.length && a.length > 0 && timingSafeEqual(a, b);
 }
 
-export function listen(server: SMTPServer, port: number, host: string): Promise<number> {
+/**
+ * `reusePort`: SO_REUSEPORT, so several ingress processes on one host share the port and the
+ * kernel spreads connections over them, as the load balancer spreads them over ingress tasks on
+ * AWS; one Node process uses one core (Linux; https://nodejs.org/api/net.html#serverlistenoptions-callback).
+ */
+export function listen(
+  server: SMTPServer,
+  port: number,
+  host: string,
+  reusePort = false,
+): Promise<number> {
   return new Promise((resolve, reject) => {
     // EADDRINUSE, EACCES...: one line naming the port, not a stack (cli/mailbag.ts, exit 2).
     const failed = (err: NodeJS.ErrnoException) =>
@@ -424,7 +434,7 @@ export function listen(server: SMTPServer, port: number, host: string): Promise<
         new StartupError(`SMTP port ${host}:${port}`, err.code ?? err.message, { cause: err }),
       );
     server.server.once("error", failed);
-    server.listen(port, host, () => {
+    server.server.listen({ port, host, reusePort }, () => {
       server.server.off("error", failed);
       resolve((server.server.address() as AddressInfo).port);
     });

@@ -18,6 +18,8 @@ export interface LocalNetworkOptions {
   /** Port of the first gateway's ingress (0: any free port); the next gateways take +1 each. */
   readonly port: number;
   readonly host?: string;
+  /** Share the SMTP ports with other processes on this host (SO_REUSEPORT, server.ts listen). */
+  readonly reusePort?: boolean;
   /** Create buckets and queues first (emulators; never needed on AWS, where CDK did it). */
   readonly provision: boolean;
   /** Which parts to run; default all. `ingress` alone is the container's role. */
@@ -97,13 +99,18 @@ export async function startLocalNetwork(opts: LocalNetworkOptions): Promise<Loca
       };
       const server = ingress.createIngress(common);
       const wanted = gw.port ?? (opts.port === 0 ? 0 : opts.port + index);
-      port = await ingress.listen(server, wanted, opts.host ?? "127.0.0.1");
+      port = await ingress.listen(server, wanted, opts.host ?? "127.0.0.1", opts.reusePort);
       servers.push(server);
       const listeners = [server];
       if (config.tls.implicitPort !== undefined) {
         const implicit = ingress.createIngress({ ...common, secure: true });
         const wantedTls = opts.port === 0 ? 0 : config.tls.implicitPort + index;
-        tlsPort = await ingress.listen(implicit, wantedTls, opts.host ?? "127.0.0.1");
+        tlsPort = await ingress.listen(
+          implicit,
+          wantedTls,
+          opts.host ?? "127.0.0.1",
+          opts.reusePort,
+        );
         servers.push(implicit);
         listeners.push(implicit);
       }
