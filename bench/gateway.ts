@@ -1,7 +1,7 @@
 /**
  * The gateway side of the bench: the embedded emulator in its own process, and per gateway an
- * ingress process and a functions (route+deliver) process of the real CLI bundle, as deployed
- * (container + Lambdas). Reports the CPU each part used and the AWS calls each part made
+ * ingress process, a route process and a deliver process of the real CLI bundle, as deployed
+ * (container + two Lambda functions). Reports the CPU each part used and the AWS calls each part made
  * (functions/shared/aws-calls.ts, written by `mailbag start` on SIGTERM).
  */
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -51,6 +51,7 @@ export async function startGateways(
   smartHostUrl: string,
   count: number,
   greetingDelayMs: number,
+  ingressProcesses = 1,
 ): Promise<GatewayRun> {
   const dir = mkdtempSync(join(tmpdir(), "mailbag-bench-"));
   const config = benchConfig(smartHostUrl, count, greetingDelayMs);
@@ -71,21 +72,29 @@ export async function startGateways(
     pids.emulator.push(emulator.pid);
     const ingress: GatewayRun["ingress"] = [];
     for (const gw of config.gateways) {
-      for (const part of ["ingress", "functions"] as const) {
-        const calls = join(dir, `${gw.id}-${part}.calls.json`);
+      // The ingress as `ingressProcesses` processes sharing one port (--reuse-port), as the load
+      // balancer spreads connections over ingress tasks on AWS; route and deliver are two Lambda
+      // functions, each in its own execution environment: here each is its own process too.
+      const parts = [...Array<"ingress">(ingressProcesses).fill("ingress"), "route", "deliver"];
+      let port = 0;
+      for (const [i, part] of parts.entries()) {
+        const calls = join(dir, `${gw.id}-${part}-${i}.calls.json`);
         callFiles.push(calls);
+        const args = ["start", "--config", configFile, "--only", part, "--gateway", gw.id];
         const p = await mailbag(
-          ["start", "--config", configFile, "--port", "0", "--only", part, "--gateway", gw.id],
-          part === "ingress" ? /SMTP on [\d.]+:(\d+)/ : /functions: route\+deliver/,
+          [...args, "--port", String(port), ...(part === "ingress" ? ["--reuse-port"] : [])],
+          part === "ingress" ? /SMTP on [\d.]+:(\d+)/ : new RegExp(`functions: ${part}\\b`),
           { AWS_ENDPOINT_URL: emulator.match, MAILBAG_AWS_CALLS_FILE: calls },
         );
         procs.push(p);
-        pids[part].push(p.pid);
-        if (part === "ingress")
+        pids[part === "ingress" ? "ingress" : "functions"].push(p.pid);
+        if (part === "ingress" && port === 0) {
+          port = Number(p.match);
           ingress.push({
-            port: Number(p.match),
+            port,
             from: `bench@${config.postoffices.find((po) => po.id === gw.postoffices[0])?.domain}`,
           });
+        }
       }
     }
     return {

@@ -34,6 +34,11 @@ const GATEWAYS = (process.env.BENCH_GATEWAYS ?? "1,2,4").split(",").map(Number);
 const LATENCY_SECONDS = Number(process.env.BENCH_LATENCY_SECONDS ?? 20);
 /** Postfix's smtpd greets at once; smtp-server's early-talker pause is a setting (0 here). */
 const GREETING_DELAY_MS = Number(process.env.BENCH_GREETING_DELAY_MS ?? 0);
+/**
+ * Ingress processes per gateway, sharing its port (`--reuse-port`): one Node process uses one
+ * core. Default 1: on two cores a second process measured slower (docs/benchmarks.md).
+ */
+const INGRESS_PROCESSES = Number(process.env.BENCH_INGRESS_PROCESSES ?? 1);
 const TO_DOMAIN = "partner.test";
 
 interface Mode {
@@ -149,7 +154,7 @@ async function gatewayRun(
   mode: Mode,
   count: number,
 ): Promise<Sample & GatewayStats> {
-  const gw = await startGateways(sinkUrl(sink), gateways, GREETING_DELAY_MS);
+  const gw = await startGateways(sinkUrl(sink), gateways, GREETING_DELAY_MS, INGRESS_PROCESSES);
   let sample: Sample;
   let cpu: Record<PartName, number>;
   try {
@@ -209,7 +214,12 @@ function printCpu(cpu: Record<PartName, number>, relayed: number, seconds: numbe
 }
 
 async function latency(sink: CountingSink, rate: number): Promise<void> {
-  const gw: GatewayRun = await startGateways(sinkUrl(sink), 1, GREETING_DELAY_MS);
+  const gw: GatewayRun = await startGateways(
+    sinkUrl(sink),
+    1,
+    GREETING_DELAY_MS,
+    INGRESS_PROCESSES,
+  );
   const count = Math.max(20, Math.round(rate * LATENCY_SECONDS));
   const accepted = new Map<string, number>();
   try {
@@ -259,7 +269,7 @@ async function main(): Promise<number> {
   );
   if (!HAS_SMTP_SOURCE) console.log("# load: the test client (smtp-source is not installed)");
   console.log(
-    `# BENCH_N=${N} BENCH_SIZE=${SIZE} BENCH_ROUNDS=${ROUNDS} BENCH_MODES=${MODES.join(",")} BENCH_GATEWAYS=${GATEWAYS.join(",")} greetingDelayMs=${GREETING_DELAY_MS}`,
+    `# BENCH_N=${N} BENCH_SIZE=${SIZE} BENCH_ROUNDS=${ROUNDS} BENCH_MODES=${MODES.join(",")} BENCH_GATEWAYS=${GATEWAYS.join(",")} BENCH_INGRESS_PROCESSES=${INGRESS_PROCESSES} greetingDelayMs=${GREETING_DELAY_MS}`,
   );
   const sink = await countingSink();
   const unavailable = postfixUnavailable();

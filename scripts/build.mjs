@@ -13,7 +13,8 @@ const common = {
   platform: "node",
   format: "esm",
   target: "node24",
-  minify: true,
+  // MAILBAG_NO_MINIFY=1 keeps names, for reading a --cpu-prof profile (docs/benchmarks.md).
+  minify: !process.env.MAILBAG_NO_MINIFY,
   sourcemap: true,
   banner,
   logLevel: "warning",
