@@ -364,7 +364,7 @@ async function main(): Promise<number> {
     }
     const rate = (each * count) / g.relay;
     console.log(
-      `  ${count} gateway(s): relay ${fmt(rate)} msg/s together (${(rate / (single || rate)).toFixed(2)} x one gateway's median), accept ${fmt((N * count) / g.accept)} msg/s`,
+      `  ${count} gateway(s): relay ${fmt(rate)} msg/s together (${(rate / (single || rate)).toFixed(2)} x one gateway's median), accept ${fmt((each * count) / g.accept)} msg/s`,
     );
     printCpu(g.cpu, g.relayed, g.relay);
   }
