@@ -104,10 +104,11 @@ export async function verifySignature(
 }
 
 /**
- * One signer per credentials, region and service: a signer caches the signing key it derives
- * for a day (four HMACs, https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_sigv-create-signed-request.html#derive-signing-key),
- * so a new one per request derived it again for every request (issue 13: the check was a fifth
- * of the emulator's CPU).
+ * One signer per credentials, region and service, made once rather than for every request (its
+ * options and providers are the same each time). The check was a fifth of the emulator's CPU
+ * (issue 13); most of that was the HMAC with the derived signing key, which the signer caches
+ * per day (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_sigv-create-signed-request.html#derive-signing-key)
+ * and which NodeSha256 now turns into a KeyObject once (functions/shared/sha256.ts).
  */
 const signers = new WeakMap<LocalCredentials, Map<string, SignatureV4>>();
 
