@@ -82,7 +82,7 @@ export async function startGateways(
         callFiles.push(calls);
         const args = ["start", "--config", configFile, "--only", part, "--gateway", gw.id];
         const p = await mailbag(
-          [...args, "--port", String(port), ...(part === "ingress" ? ["--reuse-port"] : [])],
+          part === "ingress" ? [...args, "--port", String(port), "--reuse-port"] : args,
           part === "ingress" ? /SMTP on [\d.]+:(\d+)/ : new RegExp(`functions: ${part}\\b`),
           { AWS_ENDPOINT_URL: emulator.match, MAILBAG_AWS_CALLS_FILE: calls },
         );

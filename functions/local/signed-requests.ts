@@ -113,8 +113,11 @@ export async function verifySignature(
 const signers = new WeakMap<LocalCredentials, Map<string, SignatureV4>>();
 
 function signerFor(credentials: LocalCredentials, region: string, service: string): SignatureV4 {
-  const byScope = signers.get(credentials) ?? new Map<string, SignatureV4>();
-  signers.set(credentials, byScope);
+  let byScope = signers.get(credentials);
+  if (!byScope) {
+    byScope = new Map();
+    signers.set(credentials, byScope);
+  }
   const scope = `${region}/${service}`;
   let signer = byScope.get(scope);
   if (!signer) {

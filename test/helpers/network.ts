@@ -3,7 +3,6 @@
  * MAILBAG_TEST_BACKEND=endpoint, e.g. LocalStack), a unique resource prefix per run, and a local
  * Mailbag network on port 0. The integration suite runs once per backend.
  */
-
 import { randomBytes } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { HeadObjectCommand } from "@aws-sdk/client-s3";
