@@ -2,12 +2,13 @@
  * Accepting a message: stream DATA into the mailbag, store the envelope, queue the route job.
  * Only when all three writes have succeeded may the ingress answer 250 (DESIGN: a 250 means
  * durable). On any failure the objects already written are removed and the caller answers 4xx:
- * without a route job nothing will ever deliver them, and without an envelope the router drops
- * a stray job, so a refused attempt is never delivered later.
+ * without a route job nothing will ever deliver them, and a job queued although its call failed
+ * finds its body gone and is abandoned (route-message.ts), so a refused attempt is never
+ * delivered later.
  */
 import { createHash } from "node:crypto";
 import { PassThrough, type Readable } from "node:stream";
-import type { Envelope } from "./envelope.ts";
+import { carriedEnvelope, type Envelope } from "./envelope.ts";
 import { BackendUnavailableError, isMailbagError, MessageTooLargeError } from "./errors.ts";
 import { type LoopPolicy, loopScanner, traceHeader } from "./loop.ts";
 import { keys } from "./names.ts";
@@ -68,7 +69,8 @@ export async function acceptMessage(deps: AcceptDeps, input: AcceptInput): Promi
       sha256: hash.digest("hex"),
     };
     await deps.store.putJson(envelopeKey, envelope);
-    await deps.queue.send(deps.routeQueue, { v: 1, id, gateway }, gateway, id);
+    const job = { v: 1, id, gateway, ...carriedEnvelope(envelope) };
+    await deps.queue.send(deps.routeQueue, job, gateway, id);
     return envelope;
   } catch (err) {
     await upload.catch(() => undefined);

@@ -11,9 +11,11 @@
  *   backoff goes to the retry queue (retry.ts), so the message leaves the head of the line;
  * - no answer (connection refused, timeout, 421) → NextHopUnreachableError: the job stays at
  *   the head of the FIFO line, which waits (the handler applies capped backoff);
- * - older than the queue lifetime → failed with 4.4.7 and reported.
+ * - older than the queue lifetime → failed with 4.4.7 and reported;
+ * - body gone from the mailbag (an attempt the ingress refused, a deleted message) → abandoned.
  * Recipients already delivered or failed are skipped, so a redelivered job does not send twice.
  */
+import type { Readable } from "node:stream";
 import { type DeliveryPolicy, retryDelaySeconds } from "./config-delivery.ts";
 import {
   deliveryKeys,
@@ -58,6 +60,8 @@ export interface DeliverOutcome {
   readonly retry?: RetryJob;
   /** Reports sent (or not) in this attempt, and reports that failed (logged, dropped). */
   readonly reports: readonly ReportResult[];
+  /** The body was gone (MessageGoneError): nothing was sent, nothing recorded. */
+  readonly abandoned?: true;
 }
 
 /** An attempt whose SMTP part is done; `durable` settles once its outcome is stored. */
@@ -134,7 +138,13 @@ export async function attemptDelivery(
   }
 
   let result: TransportResult;
-  const body = await openBody(deps, where, prepared);
+  let body: Readable;
+  try {
+    body = await openBody(deps, where, prepared);
+  } catch (err) {
+    if (!isMailbagError(err) || err.code !== "message-gone") throw err;
+    return { outcome: { status, reports: [], abandoned: true }, durable: Promise.resolve() };
+  }
   try {
     result = await deps.transport.send(envelope.mailFrom, pending, body, envelope.size, {
       params: envelope.params,

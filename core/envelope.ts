@@ -34,13 +34,31 @@ const envelopeSchema = z.strictObject({
 });
 export type Envelope = z.output<typeof envelopeSchema>;
 
-/** Route queue: "a message was accepted by this gateway". Every job carries these. */
-const routeJobSchema = z.strictObject({ v: z.literal(1), id: z.string(), gateway: z.string() });
+/** What every job carries: the message and the gateway that accepted it. */
+const jobShape = { v: z.literal(1), id: z.string(), gateway: z.string() };
+
+/**
+ * Route queue: "a message was accepted by this gateway". The ingress puts the envelope in the
+ * job (when small: carriedEnvelope), so the router reads nothing from the mailbag for it.
+ */
+const routeJobSchema = z.strictObject({ ...jobShape, envelope: envelopeSchema.optional() });
 export type RouteJob = z.output<typeof routeJobSchema>;
+
+/** The largest envelope (JSON characters) a job carries; larger ones are read from the mailbag. */
+export const MAX_CARRIED_ENVELOPE = 16_384;
+
+/**
+ * `{ envelope }` to spread into a job when the envelope is small enough to travel in it, else
+ * `{}`: ten jobs share one SendMessageBatch's 256 KiB (AWS SQS quotas:
+ * https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/quotas-messages.html).
+ */
+export function carriedEnvelope(envelope: Envelope): { envelope?: Envelope } {
+  return JSON.stringify(envelope).length <= MAX_CARRIED_ENVELOPE ? { envelope } : {};
+}
 
 /** What a job about some of a message's recipients adds: them, and a push job's postoffice. */
 const recipientsJob = {
-  ...routeJobSchema.shape,
+  ...jobShape,
   recipients: z.array(z.string()).min(1),
   /** A push job's postoffice (a retry goes back to the push queue, in that postoffice's group). */
   postoffice: z.string().optional(),

@@ -78,6 +78,7 @@ const REPLIES_BY_BASIC_CODE = {
     "dead-lettered": "5.3.0",
     "malformed-envelope": "5.6.0",
     "malformed-record": "5.6.0",
+    "message-gone": "5.3.0",
     "next-hop-lacks-8bitmime": "5.6.3", // RFC 6152 §3
     "next-hop-lacks-smtputf8": "5.6.7", // RFC 6531 §3.5
     "no-recipients": "5.5.1",
@@ -158,6 +159,16 @@ export class DeliveryDeferredError extends MailbagError {
 export class MalformedRecordError extends MailbagError {
   constructor(what: string, path: string, reason: string) {
     super(...at("malformed-record"), `malformed ${what}: ${path || "(root)"}: ${reason}`);
+  }
+}
+
+/**
+ * A message's body is no longer in the mailbag: its attempt was refused by the ingress after its
+ * job was queued, or the administrator deleted it (`mailbag delete`). Nothing is left to deliver.
+ */
+export class MessageGoneError extends MailbagError {
+  constructor(key: string, options?: ErrorOptions) {
+    super(...at("message-gone"), `no longer in the mailbag: ${key}`, options);
   }
 }
 

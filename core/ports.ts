@@ -11,9 +11,12 @@ export interface MailbagStore {
   putJson(key: string, value: unknown): Promise<void>;
   /** The parsed JSON object at `key`, or undefined when there is none. */
   getJson(key: string): Promise<unknown>;
-  /** A stream of the object's bytes; `range` is an HTTP byte range such as `bytes=0-65535`. */
+  /**
+   * A stream of the object's bytes; `range` is an HTTP byte range such as `bytes=0-65535`.
+   * Rejects with MessageGoneError when there is no such object.
+   */
   getStream(key: string, range?: string): Promise<Readable>;
-  /** Server-side copy: the bytes never pass through this process. */
+  /** Server-side copy: the bytes never pass through this process. MessageGoneError: no source. */
   copy(fromKey: string, toKey: string): Promise<void>;
   delete(keys: readonly string[]): Promise<void>;
   /** Every object under `prefix` ("directory" `/` not descended when `shallow`), in key order. */

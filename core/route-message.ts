@@ -8,8 +8,14 @@
  * deduplication id made of the message id and its next hop.
  */
 import type { AddressMap } from "./address-map.ts";
-import { type Envelope, parseEnvelope, parseStatus, type RouteJob } from "./envelope.ts";
-import { BackendUnavailableError, enhancedCodeOf } from "./errors.ts";
+import {
+  carriedEnvelope,
+  type Envelope,
+  parseEnvelope,
+  parseStatus,
+  type RouteJob,
+} from "./envelope.ts";
+import { BackendUnavailableError, enhancedCodeOf, isMailbagError } from "./errors.ts";
 import { keys, pushGroup } from "./names.ts";
 import type { JobQueue, MailbagStore, QueuedJob } from "./ports.ts";
 import { type ReportDeps, type ReportResult, reportInto } from "./report.ts";
@@ -42,11 +48,11 @@ export type RouteOutcome =
       /** The report (bounce) about the refused recipients, or why none was sent. */
       readonly report?: ReportResult;
     }
-  /** No envelope: the ingress refused this attempt (4xx) and removed it; nothing to deliver. */
+  /**
+   * Nothing to deliver: the ingress refused this attempt (4xx) and removed its envelope, or its
+   * body is gone (refused after the job was queued, or deleted by the administrator).
+   */
   | { readonly kind: "abandoned" };
-
-/** The largest envelope (JSON characters) a delivery job carries; larger ones are read from S3. */
-export const MAX_CARRIED_ENVELOPE = 16_384;
 
 const add = (groups: Record<string, string[]>, key: string, rcpt: string) => {
   const list = groups[key] ?? [];
@@ -61,7 +67,7 @@ interface Planned {
 }
 
 export async function routeMessage(deps: RouterDeps, job: RouteJob): Promise<RouteOutcome> {
-  const planned = await planRoute(deps, job, deps.store.getJson(keys.envelope(job.id)), false);
+  const planned = await planRoute(deps, job, envelopeOf(deps, job), false);
   for (const d of planned.deliveries)
     await deps.queue.send(deps.deliverQueue, d.body, d.groupId, d.deduplicationId);
   return planned.outcome;
@@ -72,10 +78,19 @@ export type BatchResult =
   | { readonly ok: false; readonly error: unknown };
 
 /**
- * A FIFO batch of one gateway's route jobs: ordered, not serial. Every envelope is read at once
- * (the stored envelope stays the ingress's commit mark: without it the attempt was refused),
- * the messages are routed in order, and all their delivery jobs go out in order with one batch
- * call. Returns a result per job up to the first failure; the caller fails that job and every
+ * The job's envelope: carried in the job (no read), or read from the mailbag, where its absence
+ * means the ingress refused the attempt. A carried envelope's attempt was refused too if the
+ * ingress failed after queueing the job; then the body is gone, which the first step that needs
+ * it notices (an inbound copy here, the body read in delivery) and abandons the job.
+ */
+function envelopeOf(deps: RouterDeps, job: RouteJob): Promise<unknown> {
+  return job.envelope ? Promise.resolve(job.envelope) : deps.store.getJson(keys.envelope(job.id));
+}
+
+/**
+ * A FIFO batch of one gateway's route jobs: ordered, not serial. Every envelope not carried by
+ * its job is read at once, the messages are routed in order, and all their delivery jobs go out
+ * in order with one batch call. Returns a result per job up to the first failure; the caller fails that job and every
  * later one of the group, so they are routed again, in order (resent delivery jobs are no-ops:
  * same deduplication ids). `firstReceive[i]` says job i is received for the first time (so it
  * never queued delivery jobs before): only then may its delivery job be marked `fresh`.
@@ -86,7 +101,7 @@ export async function routeBatch(
   firstReceive: readonly boolean[] = [],
 ): Promise<BatchResult[]> {
   const envelopes = jobs.map((job) => {
-    const read = deps.store.getJson(keys.envelope(job.id));
+    const read = envelopeOf(deps, job);
     read.catch(() => undefined); // awaited below in order; a failure must not go unhandled first
     return read;
   });
@@ -149,7 +164,13 @@ async function planRoute(
     else refused[rcpt] = route.error.reply;
   }
   for (const [postoffice, rcptTo] of Object.entries(inbound)) {
-    await deps.store.copy(keys.message(job.id), keys.inbound(postoffice, job.id));
+    try {
+      await deps.store.copy(keys.message(job.id), keys.inbound(postoffice, job.id));
+    } catch (err) {
+      if (isMailbagError(err) && err.code === "message-gone")
+        return { outcome: { kind: "abandoned" }, deliveries: [] };
+      throw err;
+    }
     await deps.store.putJson(keys.inboundEnvelope(postoffice, job.id), { ...envelope, rcptTo });
     // Push postoffices: a job in the postoffice's own FIFO group delivers what was just put
     // into its mailbag, so one postoffice's outage holds up neither another nor outbound mail.
@@ -172,7 +193,7 @@ async function planRoute(
   // deduplication window must not deliver again without looking).
   const hopCount = Object.keys(hops).length;
   const fresh = firstReceive && hopCount === 1 && Object.keys(refused).length === 0;
-  const carried = JSON.stringify(envelope).length <= MAX_CARRIED_ENVELOPE ? { envelope } : {};
+  const carried = carriedEnvelope(envelope);
   const deliveries = Object.entries(hops).map(([hop, recipients]) => ({
     body: {
       v: 1,

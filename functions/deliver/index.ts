@@ -76,6 +76,8 @@ export const handler = middy<SQSEvent, SQSBatchResponse, Error, RuntimeContext>(
           throw err;
         }
         const { outcome } = attempt;
+        if (outcome.abandoned)
+          return log.warn("delivery-abandoned", { id: job.id, gateway: job.gateway });
         const durable = attempt.durable.then(() => {
           deliveryEvents(job, outcome.status, since);
           for (const r of outcome.reports) {

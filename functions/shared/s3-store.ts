@@ -10,6 +10,7 @@ import {
   PutObjectCommand,
   type S3Client,
 } from "@aws-sdk/client-s3";
+import { MessageGoneError } from "../../core/errors.ts";
 import type { MailbagStore, StoredObject } from "../../core/ports.ts";
 import { uploadStream } from "./part-upload.ts";
 
@@ -34,23 +35,31 @@ export function s3Store(s3: S3Client, bucket: string): MailbagStore {
         const res = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
         return JSON.parse((await res.Body?.transformToString("utf8")) ?? "null");
       } catch (err) {
-        if (err instanceof NoSuchKey || (err as { name?: string }).name === "NoSuchKey")
-          return undefined;
+        if (isNoSuchKey(err)) return undefined;
         throw err;
       }
     },
     async getStream(key, range) {
-      const res = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key, Range: range }));
-      return res.Body as Readable;
+      try {
+        const res = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key, Range: range }));
+        return res.Body as Readable;
+      } catch (err) {
+        throw isNoSuchKey(err) ? new MessageGoneError(key, { cause: err }) : err;
+      }
     },
     async copy(fromKey, toKey) {
-      await s3.send(
-        new CopyObjectCommand({
-          Bucket: bucket,
-          Key: toKey,
-          CopySource: `${bucket}/${encodeURIComponent(fromKey).replace(/%2F/g, "/")}`,
-        }),
-      );
+      try {
+        await s3.send(
+          new CopyObjectCommand({
+            Bucket: bucket,
+            Key: toKey,
+            CopySource: `${bucket}/${encodeURIComponent(fromKey).replace(/%2F/g, "/")}`,
+          }),
+        );
+      } catch (err) {
+        // CopyObject's NoSuchKey is always its source's: the destination need not exist.
+        throw isNoSuchKey(err) ? new MessageGoneError(fromKey, { cause: err }) : err;
+      }
     },
     async list(prefix, options) {
       const objects: StoredObject[] = [];
@@ -87,4 +96,8 @@ export function s3Store(s3: S3Client, bucket: string): MailbagStore {
       );
     },
   };
+}
+
+function isNoSuchKey(err: unknown): boolean {
+  return err instanceof NoSuchKey || (err as { name?: string }).name === "NoSuchKey";
 }

@@ -7,6 +7,7 @@ import { randomBytes } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { HeadObjectCommand } from "@aws-sdk/client-s3";
 import { type Config, type ConfigInput, parseConfig } from "../../core/config.ts";
+import { isMailbagError } from "../../core/errors.ts";
 import { gatewayResources, keys } from "../../core/names.ts";
 import { startEmulator } from "../../functions/local/emulator.ts";
 import { type LocalNetwork, type Part, startLocalNetwork } from "../../functions/local/gateway.ts";
@@ -108,7 +109,7 @@ export async function startTestNetwork(
         for await (const c of stream) chunks.push(c as Buffer);
         return Buffer.concat(chunks).toString("utf8");
       } catch (err) {
-        if ((err as { name?: string }).name === "NoSuchKey") return undefined;
+        if (isMailbagError(err) && err.code === "message-gone") return undefined;
         throw err;
       }
     },

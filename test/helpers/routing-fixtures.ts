@@ -5,6 +5,7 @@ import { type AddressMap, buildAddressMap } from "../../core/address-map.ts";
 import { type Config, type ConfigInput, parseConfig } from "../../core/config.ts";
 import { deliverySection } from "../../core/config-delivery.ts";
 import type { DeliverDeps } from "../../core/deliver.ts";
+import { MessageGoneError } from "../../core/errors.ts";
 import type { JobQueue, MailbagStore, SmartHostTransport } from "../../core/ports.ts";
 
 const ROOT = new URL("../../", import.meta.url);
@@ -56,10 +57,11 @@ export function memoryStore(): MailbagStore & { objects: Map<string, unknown> } 
     },
     async getStream(key: string) {
       const bytes = objects.get(key);
-      if (!Buffer.isBuffer(bytes)) throw new Error(`no object ${key}`);
+      if (!Buffer.isBuffer(bytes)) throw new MessageGoneError(key);
       return Readable.from([bytes]);
     },
     async copy(from, to) {
+      if (!objects.has(from)) throw new MessageGoneError(from);
       objects.set(to, objects.get(from));
     },
     async delete(keys) {

@@ -13,6 +13,7 @@ import { newMessageId } from "../../core/ids.ts";
 import { gatewayResources, keys } from "../../core/names.ts";
 import { dialog, send, sendMany } from "../helpers/client.ts";
 import { startTestNetwork, type TestNetwork, testConfig } from "../helpers/network.ts";
+import { envelopeRecord } from "../helpers/records.ts";
 import { parseReport } from "../helpers/report.ts";
 import { type Sink, type SunkMessage, startSink, waitUntil } from "../helpers/sink.ts";
 import { gatewaySuite } from "../helpers/suite.ts";
@@ -364,6 +365,55 @@ describe("nothing silent", () => {
       process.stderr.write = write;
       if (level === undefined) delete process.env.MAILBAG_LOG;
       else process.env.MAILBAG_LOG = level;
+    }
+  });
+});
+
+describe("an attempt refused after its job was queued", () => {
+  test("its job finds the body gone and is abandoned: nothing delivered, nothing dead-lettered, the line moves on", async () => {
+    // What the ingress leaves when SendMessage reached the queue but failed for the ingress: a
+    // route job carrying the envelope, and no body (removed with the 451).
+    const id = newMessageId();
+    const names = gatewayResources(suite.gw.runtime.config.prefix, "GW1");
+    const sqs = suite.gw.clients.sqs;
+    const url = (await import("../../functions/shared/sqs-queue.ts")).queueUrlResolver(sqs);
+    const envelope = envelopeRecord({
+      id,
+      mailFrom: "jsmith@hq.company.test",
+      rcptTo: ["someone@partner.test"],
+      receivedAt: new Date().toISOString(),
+    });
+    await sqs.send(
+      new SendMessageCommand({
+        QueueUrl: await url(names.queues.route),
+        MessageBody: JSON.stringify({ v: 1, id, gateway: "GW1", envelope }),
+        MessageGroupId: "GW1",
+        MessageDeduplicationId: id,
+      }),
+    );
+    // One FIFO line per queue: once mail accepted after it arrives, the job had its turn.
+    const r = await send({
+      port: suite.gw.port(),
+      from: "jsmith@hq.company.test",
+      to: "someone@partner.test",
+      raw: marked("after-abandoned"),
+    });
+    assert.equal(r.ok, true, r.reply);
+    await waitUntil(
+      () => atSink("after-abandoned").length > 0,
+      30_000 * PATIENCE,
+      () => "later mail",
+    );
+    assert.equal(await status(suite.gw, id), undefined, "no status record: nothing was attempted");
+    for (const dlq of [names.deadLetterQueues.route, names.deadLetterQueues.deliver]) {
+      const res = await sqs.send(
+        new ReceiveMessageCommand({
+          QueueUrl: await url(dlq),
+          MaxNumberOfMessages: 10,
+          VisibilityTimeout: 0,
+        }),
+      );
+      assert.ok(!(res.Messages ?? []).some((m) => m.Body?.includes(id)), `nothing in ${dlq}`);
     }
   });
 });

@@ -231,7 +231,7 @@ describe("malformed input", () => {
 });
 
 describe("DATA", () => {
-  test("stores the bytes behind our Received: header, the envelope, and one FIFO route job", async () => {
+  test("stores the bytes behind our Received: header, the envelope, and one FIFO route job carrying it", async () => {
     const raw = fixture("multipart-attachment.eml");
     const before = await routeQueueDepth();
     const r = await send({
@@ -266,7 +266,7 @@ describe("DATA", () => {
     );
     assert.equal(await routeQueueDepth(), before + 1);
     const job = await findRouteJob(id);
-    assert.deepEqual(JSON.parse(job?.Body ?? "{}"), { v: 1, id, gateway: "GW1" });
+    assert.deepEqual(JSON.parse(job?.Body ?? "{}"), { v: 1, id, gateway: "GW1", envelope });
     assert.equal(job?.Attributes?.MessageGroupId, "GW1");
     assert.equal(job?.Attributes?.MessageDeduplicationId, id);
   });

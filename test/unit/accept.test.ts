@@ -1,11 +1,13 @@
 /**
- * acceptMessage (core/accept.ts): a 250 only after message, envelope and route job are written;
+ * acceptMessage (core/accept.ts): a 250 only after message, envelope and route job are written
+ * (the job carries the envelope when it is small, so the router need not read it);
  * after any failure nothing it wrote is left behind, so a refused attempt is never delivered.
  */
 import assert from "node:assert/strict";
 import { Readable } from "node:stream";
 import { describe, test } from "node:test";
 import { type AcceptDeps, acceptMessage } from "../../core/accept.ts";
+import { MAX_CARRIED_ENVELOPE } from "../../core/envelope.ts";
 import { isMailbagError } from "../../core/errors.ts";
 import { keys } from "../../core/names.ts";
 import { acceptEnvelope, MESSAGE_ID } from "../helpers/records.ts";
@@ -35,10 +37,23 @@ function rig(fail: { putJson?: boolean; send?: boolean } = {}) {
 }
 
 describe("acceptMessage", () => {
-  test("success: message, envelope and route job, in that order of commitment", async () => {
+  test("success: message, envelope and route job (carrying the envelope), in that order of commitment", async () => {
     const { store, queue, deps } = rig();
     const envelope = await acceptMessage(deps, input());
     assert.ok(store.objects.has(keys.message(MESSAGE_ID)));
+    assert.deepEqual(store.objects.get(keys.envelope(MESSAGE_ID)), envelope);
+    assert.deepEqual(
+      queue.sent.map((j) => j.body),
+      [{ v: 1, id: MESSAGE_ID, gateway: "GW1", envelope }],
+    );
+  });
+
+  test("an envelope too large to travel stays in the mailbag only: the job names the message", async () => {
+    const { store, queue, deps } = rig();
+    const many = Array.from({ length: 600 }, (_, i) => `recipient-${i}@partner.test`);
+    const large = { ...input(), envelope: { ...acceptEnvelope(), rcptTo: many } };
+    const envelope = await acceptMessage(deps, large);
+    assert.ok(JSON.stringify(envelope).length > MAX_CARRIED_ENVELOPE);
     assert.deepEqual(store.objects.get(keys.envelope(MESSAGE_ID)), envelope);
     assert.deepEqual(
       queue.sent.map((j) => j.body),

@@ -62,6 +62,15 @@ describe("deliverMessage", () => {
     assert.deepEqual(sink.messages[0]?.raw, BODY);
   });
 
+  test("abandoned: the body is gone (refused after its job was queued): nothing sent, nothing recorded", async () => {
+    const { store, deps } = rig();
+    store.objects.delete(keys.message(MESSAGE_ID));
+    const result = await deliverMessage(deps, job);
+    assert.equal(result.abandoned, true);
+    assert.equal(sink.messages.length, 0);
+    assert.equal(store.objects.has(keys.status(MESSAGE_ID)), false, "no status record");
+  });
+
   test("failed: a 5xx at RCPT fails that recipient for good, the rest is delivered, no retry", async () => {
     sink.behaviour = { rcpt: (a) => (a === "b@x.test" ? [550, "no such user"] : undefined) };
     const { deps, status } = rig();

@@ -1,6 +1,7 @@
 /**
- * routeBatch: a FIFO batch of route jobs is routed in order with every envelope read at once and
- * the delivery jobs sent in one ordered batch call; a failure stops the batch at that job.
+ * routeBatch: a FIFO batch of route jobs is routed in order, every envelope not carried by its job
+ * read at once, the delivery jobs sent in one ordered batch call; a failure stops the batch at
+ * that job, and a job whose body is gone is abandoned.
  */
 import assert from "node:assert/strict";
 import { test } from "node:test";
@@ -78,5 +79,64 @@ test("delivery jobs carry the envelope; `fresh` only for a route job received th
       ["01B", "01B", undefined],
       ["01D", "01D", true],
     ],
+  );
+});
+
+test("jobs carrying their envelope are routed without one read from the mailbag", async () => {
+  const { deps, queue } = rig();
+  const reads: string[] = [];
+  const getJson = deps.store.getJson;
+  deps.store.getJson = async (key) => {
+    reads.push(key);
+    return getJson(key);
+  };
+  const carried = ["01E", "01F"].map((id) => ({
+    v: 1 as const,
+    id,
+    gateway: "GW-A",
+    envelope: envelope(id),
+  }));
+  const results = await routeBatch(deps, carried, [true, true]);
+  assert.deepEqual(
+    results.map((r) => (r.ok ? r.outcome.kind : "failed")),
+    ["routed", "routed"],
+  );
+  assert.deepEqual(reads, []);
+  assert.deepEqual(
+    queue.sent.map((j) => j.dedup),
+    ["01E", "01F"],
+  );
+});
+
+test("a carried envelope whose body is gone (refused after its job was queued) is abandoned at the inbound copy", async () => {
+  const { deps, queue } = rig();
+  const store = deps.store;
+  const inbound = (id: string) =>
+    envelopeRecord({
+      id,
+      gateway: "GW-A",
+      mailFrom: "x@partner.test",
+      rcptTo: ["a@po1.company.test"],
+    });
+  store.objects.set(keys.message("01H"), Buffer.from("Subject: kept\r\n\r\n"));
+  const carried = ["01G", "01H"].map((id) => ({
+    v: 1 as const,
+    id,
+    gateway: "GW-A",
+    envelope: inbound(id),
+  }));
+  const results = await routeBatch(deps, carried, [true, true]);
+  assert.deepEqual(
+    results.map((r) => (r.ok ? r.outcome.kind : "failed")),
+    ["abandoned", "routed"],
+  );
+  const written = [...store.objects.keys()].filter((k) => k.startsWith("inbound/")).sort();
+  assert.deepEqual(
+    written,
+    [keys.inbound("PO1", "01H"), keys.inboundEnvelope("PO1", "01H")].sort(),
+  );
+  assert.ok(
+    queue.sent.every((j) => !JSON.stringify(j.body).includes("01G")),
+    "no job for 01G",
   );
 });
