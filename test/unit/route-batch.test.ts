@@ -5,9 +5,10 @@
  */
 import assert from "node:assert/strict";
 import { test } from "node:test";
+import type { Envelope } from "../../core/envelope.ts";
 import { keys } from "../../core/names.ts";
 import type { QueuedJob } from "../../core/ports.ts";
-import { routeBatch } from "../../core/route-message.ts";
+import { type BatchResult, routeBatch } from "../../core/route-message.ts";
 import { envelopeRecord } from "../helpers/records.ts";
 import { backbone, memoryQueue, memoryStore } from "../helpers/routing-fixtures.ts";
 
@@ -42,14 +43,15 @@ function rig(accepted?: number) {
   return { deps, queue, batches };
 }
 const jobs = ids.map((id) => ({ v: 1 as const, id, gateway: "GW-A" }));
+/** Route jobs that carry their envelope, as the ingress sends them. */
+const carrying = (of: string[], make: (id: string) => Envelope) =>
+  of.map((id) => ({ v: 1 as const, id, gateway: "GW-A", envelope: make(id) }));
+const kinds = (results: BatchResult[]) => results.map((r) => (r.ok ? r.outcome.kind : "failed"));
 
 test("in order, one batch call for all delivery jobs; a job without envelope is abandoned", async () => {
   const { deps, queue, batches } = rig();
   const results = await routeBatch(deps, jobs);
-  assert.deepEqual(
-    results.map((r) => (r.ok ? r.outcome.kind : "failed")),
-    ["routed", "routed", "abandoned", "routed"],
-  );
+  assert.deepEqual(kinds(results), ["routed", "routed", "abandoned", "routed"]);
   assert.equal(batches.length, 1);
   assert.deepEqual(
     queue.sent.map((j) => j.dedup),
@@ -90,17 +92,8 @@ test("jobs carrying their envelope are routed without one read from the mailbag"
     reads.push(key);
     return getJson(key);
   };
-  const carried = ["01E", "01F"].map((id) => ({
-    v: 1 as const,
-    id,
-    gateway: "GW-A",
-    envelope: envelope(id),
-  }));
-  const results = await routeBatch(deps, carried, [true, true]);
-  assert.deepEqual(
-    results.map((r) => (r.ok ? r.outcome.kind : "failed")),
-    ["routed", "routed"],
-  );
+  const results = await routeBatch(deps, carrying(["01E", "01F"], envelope), [true, true]);
+  assert.deepEqual(kinds(results), ["routed", "routed"]);
   assert.deepEqual(reads, []);
   assert.deepEqual(
     queue.sent.map((j) => j.dedup),
@@ -119,17 +112,8 @@ test("a carried envelope whose body is gone (refused after its job was queued) i
       rcptTo: ["a@po1.company.test"],
     });
   store.objects.set(keys.message("01H"), Buffer.from("Subject: kept\r\n\r\n"));
-  const carried = ["01G", "01H"].map((id) => ({
-    v: 1 as const,
-    id,
-    gateway: "GW-A",
-    envelope: inbound(id),
-  }));
-  const results = await routeBatch(deps, carried, [true, true]);
-  assert.deepEqual(
-    results.map((r) => (r.ok ? r.outcome.kind : "failed")),
-    ["abandoned", "routed"],
-  );
+  const results = await routeBatch(deps, carrying(["01G", "01H"], inbound), [true, true]);
+  assert.deepEqual(kinds(results), ["abandoned", "routed"]);
   const written = [...store.objects.keys()].filter((k) => k.startsWith("inbound/")).sort();
   assert.deepEqual(
     written,
