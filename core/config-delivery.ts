@@ -23,11 +23,13 @@ const backoff = (initial: number, max: number, cap: number) =>
     });
 
 /**
- * The deliver FIFO queue's own redrive limit (receives before SQS moves a job to its dead-letter
- * queue). SQS allows at most 1000; the gateway dead-letters failing jobs itself after
- * `queues.maxReceiveCount`, so this only bounds how long the line can wait for a next hop.
+ * Every FIFO line's own redrive limit (receives before SQS moves a job to its dead-letter queue,
+ * without a log line). SQS allows at most 1000. The functions dead-letter a job themselves after
+ * `queues.maxReceiveCount` failures of its own (core/dead-letter.ts countFailure), so this only
+ * bounds how long a line can wait for a next hop, and how often a job is received behind others
+ * of its batch that fail (batches of ten, infra/constructs/queue-function.ts).
  */
-export const DELIVER_QUEUE_REDRIVE_RECEIVES = 1000;
+export const LINE_REDRIVE_RECEIVES = 1000;
 
 export const deliverySection = z
   .strictObject({
@@ -45,9 +47,9 @@ export const deliverySection = z
   .prefault({})
   .refine(
     // The head job must be able to wait out the whole queue lifetime before SQS's redrive limit.
-    (d) => d.queueLifetimeSeconds <= (DELIVER_QUEUE_REDRIVE_RECEIVES - 50) * d.hold.maxSeconds,
+    (d) => d.queueLifetimeSeconds <= (LINE_REDRIVE_RECEIVES - 50) * d.hold.maxSeconds,
     {
-      message: `too short to wait out queueLifetimeSeconds within ${DELIVER_QUEUE_REDRIVE_RECEIVES - 50} receives`,
+      message: `too short to wait out queueLifetimeSeconds within ${LINE_REDRIVE_RECEIVES - 50} receives`,
       path: ["hold", "maxSeconds"],
     },
   );

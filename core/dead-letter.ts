@@ -6,6 +6,7 @@
  * permanent its recipients are reported (bounced). The operator lists and redrives dead letters
  * with the `mailbag` CLI.
  */
+import { z } from "zod";
 import { parseEnvelope, parseStatus } from "./envelope.ts";
 import { enhancedCodeOf, isMailbagError } from "./errors.ts";
 import { keys } from "./names.ts";
@@ -46,6 +47,22 @@ export function mailIdOf(body: string): string | undefined {
   }
   return /"id"\s*:\s*"([^"]{1,200})"/.exec(body)?.[1];
 }
+
+/**
+ * Counts one more failure of a queue record and returns how many it has had. SQS's
+ * ApproximateReceiveCount is no such count: a record received in a batch behind a failing one
+ * of its group (batches of ten keep the group's order, so all of them go back), or while its
+ * line waits for an unreachable next hop, was received without failing. Kept in the mailbag
+ * (keys.failures), written only when something failed.
+ */
+export async function countFailure(store: MailbagStore, queueMessageId: string): Promise<number> {
+  const key = keys.failures(queueMessageId);
+  const count = failureRecord.parse((await store.getJson(key)) ?? { count: 0 }).count + 1;
+  await store.putJson(key, { count });
+  return count;
+}
+
+const failureRecord = z.strictObject({ count: z.number().int().nonnegative() });
 
 /** A permanent error will fail every retry the same way: dead-letter it at once. */
 export function isPermanent(err: unknown): boolean {

@@ -44,6 +44,11 @@ export const keys = {
   envelope: (id: string) => `messages/${id}.envelope.json`,
   /** Per-recipient delivery outcome, rewritten after every delivery attempt. */
   status: (id: string) => `messages/${id}.status.json`,
+  /**
+   * How often a queue record (by its SQS message id) failed: SQS counts receives, and a record
+   * is also received behind a failing one of its group, or while its line waits (dead-letter.ts).
+   */
+  failures: (queueMessageId: string) => `messages/failures/${queueMessageId}.json`,
   /** A postoffice's inbound mailbag: what its users receive. */
   inbound: (postoffice: string, id: string) => `inbound/${postoffice}/${id}.eml`,
   inboundEnvelope: (postoffice: string, id: string) => `inbound/${postoffice}/${id}.envelope.json`,

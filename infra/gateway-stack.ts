@@ -27,7 +27,7 @@ import { IngressService } from "./constructs/ingress-service.ts";
 import { MailbagBucket } from "./constructs/mailbag-bucket.ts";
 import { MxRecords } from "./constructs/mx-records.ts";
 import { PostofficeExchange } from "./constructs/postoffice-exchange.ts";
-import { QueueFunction } from "./constructs/queue-function.ts";
+import { LINE_BATCH_SIZE, QueueFunction } from "./constructs/queue-function.ts";
 import { RetryQueue } from "./constructs/retry-queue.ts";
 import { DirectoryReader } from "./directory-stack.ts";
 import { directoryKey, LATEST_DIRECTORY_KEY } from "./names.ts";
@@ -58,7 +58,7 @@ export class GatewayStack extends Stack {
 
     const mailbag = new MailbagBucket(this, "Mailbag", aws.mailbag);
     const timeout = Duration.seconds(aws.functions.timeoutSeconds);
-    const { queues } = new FifoQueues(this, "Queues", names, roles, timeout, config.queues);
+    const { queues } = new FifoQueues(this, "Queues", names, roles, timeout);
     const alarms = new GatewayAlarms(this, "Alarms", aws.alarms);
     /** A function on one of the queues, reading the spool; grants beyond that follow per role. */
     const queueFunction = (role: QueueRole, fifo: FifoQueue, memoryMB: number) => {
@@ -73,6 +73,7 @@ export class GatewayStack extends Stack {
         timeout,
         directory,
         queue: fifo.queue,
+        batchSize: LINE_BATCH_SIZE,
       }).fn;
       mailbag.grantObjects(fn, ["s3:GetObject"], "messages/*");
       mailbag.grantMissingKeyIs404(fn);

@@ -5,7 +5,7 @@
 import { BucketAlreadyOwnedByYou, CreateBucketCommand } from "@aws-sdk/client-s3";
 import { CreateQueueCommand, GetQueueAttributesCommand } from "@aws-sdk/client-sqs";
 import type { Config } from "../../core/config.ts";
-import { DELIVER_QUEUE_REDRIVE_RECEIVES } from "../../core/config-delivery.ts";
+import { LINE_REDRIVE_RECEIVES } from "../../core/config-delivery.ts";
 import { gatewayResources, type QueueRole } from "../../core/names.ts";
 import type { AwsClients } from "../shared/aws.ts";
 
@@ -34,9 +34,8 @@ export async function provisionGateway(
       RedrivePolicy: JSON.stringify({
         deadLetterTargetArn: dlqArn,
         // The handlers dead-letter failing jobs themselves (logged, core/dead-letter.ts); SQS's
-        // redrive is the backstop. The delivery line may wait out a next-hop outage first.
-        maxReceiveCount:
-          role === "route" ? config.queues.maxReceiveCount : DELIVER_QUEUE_REDRIVE_RECEIVES,
+        // redrive is the backstop (see LINE_REDRIVE_RECEIVES, as on AWS: fifo-queues.ts).
+        maxReceiveCount: LINE_REDRIVE_RECEIVES,
       }),
     });
   }

@@ -2,7 +2,7 @@
 import type { MiddlewareObj } from "@middy/core";
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from "aws-lambda";
 import { holdSeconds } from "../../core/config-delivery.ts";
-import { deadLetter, isPermanent, mailIdOf } from "../../core/dead-letter.ts";
+import { countFailure, deadLetter, isPermanent, mailIdOf } from "../../core/dead-letter.ts";
 import { isMailbagError } from "../../core/errors.ts";
 import { gatewayResources, type QueueRole } from "../../core/names.ts";
 import { EVENTS, metric } from "./events.ts";
@@ -28,8 +28,9 @@ export function withRuntime(): MiddlewareObj<SQSEvent, SQSBatchResponse, Error, 
  * A failed record is then one of three things:
  * - next hop unreachable: its line is held (holdLines): it and every later record of its FIFO
  *   group in this batch stay invisible for the capped backoff of `delivery.hold`;
- * - permanent (a 5xx such as a malformed record), or received `queues.maxReceiveCount` times:
- *   moved to the dead-letter queue, logged at error level with its mail id (core/dead-letter.ts);
+ * - permanent (a 5xx such as a malformed record), or failed `queues.maxReceiveCount` times
+ *   (its own failures, counted in the mailbag: core/dead-letter.ts countFailure, not SQS's
+ *   receives): moved to the dead-letter queue, logged at error level with its mail id;
  * - anything else: retried after the queue's visibility timeout.
  */
 export function fifoBatch<P = undefined>(
@@ -44,12 +45,22 @@ export function fifoBatch<P = undefined>(
 ): (event: SQSEvent, context: RuntimeContext) => Promise<SQSBatchResponse> {
   return async (event, context) => {
     const held = new Map<string | undefined, number>();
+    // A record is started only in the first half of the invocation's time (the first always):
+    // one running into the function timeout would send the whole batch back, and only after the
+    // visibility timeout. Those not started go back at once, in order (held for 0 s).
+    const startBy = Date.now() + context.getRemainingTimeInMillis() / 2;
+    let started = 0;
     const response = await processFifoBatch<P>(
       event.Records,
       async (record, prepared) => {
         try {
+          if (started++ > 0 && Date.now() >= startBy) throw NOT_STARTED;
           return await processRecord(record, context.runtime, prepared);
         } catch (err) {
+          if (err === NOT_STARTED) {
+            held.set(record.attributes?.MessageGroupId, 0);
+            throw err;
+          }
           if (isMailbagError(err) && err.code === "next-hop-unreachable") {
             const receives = receivesOf(record);
             const seconds = holdSeconds(context.runtime.config.delivery, receives);
@@ -66,7 +77,7 @@ export function fifoBatch<P = undefined>(
         }
       },
       (record, err) =>
-        log.warn(`${name}-failed`, {
+        (err === NOT_STARTED ? log.info : log.warn)(`${name}-failed`, {
           id: mailIdOf(record.body),
           messageId: record.messageId,
           ...describeError(err),
@@ -78,8 +89,11 @@ export function fifoBatch<P = undefined>(
   };
 }
 
+/** Not an error: the batch's time was half spent, so this record and its group's rest wait. */
+const NOT_STARTED = new Error("not started: half of the invocation's time was spent; next batch");
+
 /**
- * Holds each line whose head found its next hop unreachable: every failed record of that FIFO
+ * Holds each line whose head found its next hop unreachable (or, for 0 s, was not started): every failed record of that FIFO
  * group in this batch is postponed by the same hold, the head last. All of them, because a
  * group must not reopen before its head is due: SQS keeps a group closed while any of its
  * messages is in flight, but LocalStack reopens it as soon as the oldest in-flight message is
@@ -131,7 +145,6 @@ export async function settleFailure(
 ): Promise<boolean> {
   const queueName = queueNameOf(record);
   const receives = receivesOf(record);
-  if (!isPermanent(err) && receives < runtime.config.queues.maxReceiveCount) return false;
   const owner = runtime.config.gateways
     .map((gw) => ({ id: gw.id, names: gatewayResources(runtime.config.prefix, gw.id) }))
     .find(
@@ -139,6 +152,12 @@ export async function settleFailure(
         names.retryQueue === queueName || Object.values(names.queues).includes(queueName),
     );
   if (!owner) return false;
+  const deps = runtime.deadLetterDeps(owner.id);
+  if (!isPermanent(err)) {
+    // Not counted (the mailbag is out of reach too): retried, SQS's redrive is the backstop.
+    const failures = await countFailure(deps.store, record.messageId).catch(() => 0);
+    if (failures < runtime.config.queues.maxReceiveCount) return false;
+  }
   // A retry queue's job belongs to the line it goes back to: push when it names a postoffice.
   const role =
     (Object.keys(owner.names.queues) as QueueRole[]).find(
@@ -146,7 +165,7 @@ export async function settleFailure(
     ) ?? retryLineOf(record.body);
   const queue = owner.names.deadLetterQueues[role];
   try {
-    const outcome = await deadLetter(runtime.deadLetterDeps(owner.id), {
+    const outcome = await deadLetter(deps, {
       body: record.body,
       queue,
       groupId: record.attributes.MessageGroupId ?? owner.id,

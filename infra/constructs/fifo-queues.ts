@@ -11,8 +11,7 @@
 import { Duration } from "aws-cdk-lib";
 import * as sqs from "aws-cdk-lib/aws-sqs";
 import { Construct } from "constructs";
-import type { Config } from "../../core/config.ts";
-import { DELIVER_QUEUE_REDRIVE_RECEIVES } from "../../core/config-delivery.ts";
+import { LINE_REDRIVE_RECEIVES } from "../../core/config-delivery.ts";
 import type { GatewayResources, QueueRole } from "../../core/names.ts";
 
 export interface FifoQueue {
@@ -29,7 +28,6 @@ export class FifoQueues extends Construct {
     names: GatewayResources,
     roles: readonly QueueRole[],
     functionTimeout: Duration,
-    settings: Config["queues"],
   ) {
     super(scope, id);
     const fifo = (cid: string, queueName: string, extra: sqs.QueueProps = {}) =>
@@ -48,27 +46,16 @@ export class FifoQueues extends Construct {
         visibilityTimeout: Duration.seconds(visibilityFor(functionTimeout)),
         deadLetterQueue: {
           queue: deadLetterQueue,
-          maxReceiveCount: maxReceiveCountOf(role, settings),
+          // SQS's redrive counts receives, not failures; the functions dead-letter a job after
+          // `queues.maxReceiveCount` failures of its own, logged (core/dead-letter.ts). This is the
+          // backstop: see LINE_REDRIVE_RECEIVES.
+          // https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/sqs-dead-letter-queues.html
+          maxReceiveCount: LINE_REDRIVE_RECEIVES,
         },
       });
       this.queues[role] = { queue, deadLetterQueue };
     }
   }
-}
-
-/**
- * SQS's redrive counts receives, not failures
- * (https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/sqs-dead-letter-queues.html).
- * The router's line never waits, so its receives are its failures: `queues.maxReceiveCount`. A
- * delivery line (deliver, push) waits out an unreachable next hop by receiving its head again
- * and again (the line-hold, functions/shared/middleware.ts holdLines), which must not count: a
- * long outage would dead-letter healthy mail. There the functions dead-letter a job themselves,
- * logged, on a permanent failure or after `queues.maxReceiveCount` receives that failed for any
- * other reason (core/dead-letter.ts), and SQS's redrive is the last resort at its maximum, 1000
- * receives (core/config-delivery.ts keeps the queue lifetime within them). docs/deploy.md.
- */
-export function maxReceiveCountOf(role: QueueRole, settings: Config["queues"]): number {
-  return role === "route" ? settings.maxReceiveCount : DELIVER_QUEUE_REDRIVE_RECEIVES;
 }
 
 /** At least 6x the function timeout; SQS allows up to 12 hours. */

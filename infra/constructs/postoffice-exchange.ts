@@ -34,7 +34,7 @@ import { suppress } from "../nag.ts";
 import { type FifoQueue, FifoQueues, visibilityFor } from "./fifo-queues.ts";
 import type { GatewayAlarms } from "./gateway-alarms.ts";
 import type { MailbagBucket } from "./mailbag-bucket.ts";
-import { QueueFunction, type QueueFunctionProps } from "./queue-function.ts";
+import { LINE_BATCH_SIZE, QueueFunction, type QueueFunctionProps } from "./queue-function.ts";
 
 export interface PostofficeExchangeProps {
   readonly config: Config;
@@ -80,7 +80,12 @@ export class PostofficeExchange extends Construct {
     }
   }
 
-  private fn(name: string, entry: QueueFunctionProps["entry"], queue: sqs.IQueue) {
+  private fn(
+    name: string,
+    entry: QueueFunctionProps["entry"],
+    queue: sqs.IQueue,
+    batchSize: number,
+  ) {
     const { config, gateway: gw } = this.props;
     const fn = new QueueFunction(this, name, {
       functionName: `${config.prefix}-${gw.id}-${name.toLowerCase()}`,
@@ -93,6 +98,7 @@ export class PostofficeExchange extends Construct {
       timeout: this.props.timeout,
       directory: this.props.directory,
       queue,
+      batchSize,
     }).fn;
     this.props.alarms.watchFunction(name, fn);
     return fn;
@@ -106,12 +112,11 @@ export class PostofficeExchange extends Construct {
       gatewayResources(config.prefix, gw.id),
       ["push"],
       this.props.timeout,
-      config.queues,
     ).queues.push;
     if (!fifo) throw new Error("push queue");
     fifo.queue.grantSendMessages(this.props.router);
     this.props.alarms.watchQueue("Push", fifo);
-    const fn = this.fn("Push", "deliver", fifo.queue);
+    const fn = this.fn("Push", "deliver", fifo.queue, LINE_BATCH_SIZE);
     const inbound = postoffices.map((po) => `inbound/${po}/*` as const);
     mailbag.grantObjects(fn, ["s3:GetObject", "s3:DeleteObject"], ...inbound);
     // Its status records (messages/<id>.<PO>.status.json, written through grantAccept), and the
@@ -238,7 +243,7 @@ export class PostofficeExchange extends Construct {
       maxReceiveCount: config.queues.maxReceiveCount,
     };
     this.props.alarms.watchQueue("Intake", { queue, deadLetterQueue });
-    const fn = this.fn("Intake", "intake", queue);
+    const fn = this.fn("Intake", "intake", queue, 1);
     mailbag.grantObjects(fn, ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"], "outbound/*");
     mailbag.grantAccept(fn, routeQueue);
     mailbag.grantMissingKeyIs404(fn);

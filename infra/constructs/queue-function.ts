@@ -4,15 +4,15 @@
  * FIFO queue one record at a time. Its role starts empty: logs to its own log group, the
  * directory objects, the queue it consumes; the stack grants the rest one by one.
  *
- * Batch size 1: every record Lambda receives counts toward the queue's maxReceiveCount, whether
- * the handler reached it or not. With batches of 10 from the gateway's one FIFO group, a record
- * that keeps failing is received with up to nine later records each time; the handler has to
- * report those as failed too (order), so they reach maxReceiveCount together with it and follow
- * it into the dead-letter queue, though nothing was wrong with them. Reporting only the failing
- * record would let Lambda delete the later ones unprocessed, or deliver them out of order. One
- * record per batch is the only way the receive count stays the failing record's own
- * (https://docs.aws.amazon.com/lambda/latest/dg/services-sqs-errorhandling.html). The cost is an
- * invocation per message, which is what the gateway's one-at-a-time line does anyway.
+ * A FIFO line's function takes batches of ten (LINE_BATCH_SIZE): one invocation per ten
+ * messages of the line instead of one per message, and within a batch the reads, copies and
+ * status writes overlap (core/deliver-line.ts, core/route-message.ts routeBatch). A record that
+ * fails holds its group's later records of the batch (reported failed too, so the order holds),
+ * and Lambda counts a receive for each of them although they did not fail. That is why a job is
+ * dead-lettered after `queues.maxReceiveCount` failures of its own, counted in the mailbag
+ * (core/dead-letter.ts countFailure), and SQS's redrive on receives is only the backstop
+ * (LINE_REDRIVE_RECEIVES)
+ * (https://docs.aws.amazon.com/lambda/latest/dg/services-sqs-errorhandling.html).
  *
  * The log group has no fixed name: it is retained on deletion, and a retained, named log group
  * makes the next create after a rollback fail ("The specified log group already exists").
@@ -29,6 +29,9 @@ import { Construct } from "constructs";
 import { REPO_ROOT } from "../config.ts";
 import type { DirectoryReader } from "../directory-stack.ts";
 
+/** Records per invocation of a FIFO line's function (router, delivery, push): SQS FIFO's most. */
+export const LINE_BATCH_SIZE = 10;
+
 export interface QueueFunctionProps {
   readonly functionName: string;
   /** MAILBAG_GATEWAY: the gateway whose bucket MAILBAG_BUCKET names. */
@@ -41,6 +44,8 @@ export interface QueueFunctionProps {
   readonly memoryMB: number;
   readonly logRetentionDays: logs.RetentionDays;
   readonly queue: sqs.IQueue;
+  /** Records per invocation: LINE_BATCH_SIZE for a FIFO line, 1 for the intake. */
+  readonly batchSize: number;
   /** Must not exceed the queue's visibility timeout (Lambda refuses the event source mapping). */
   readonly timeout: Duration;
   readonly directory: { readonly reader: DirectoryReader; readonly key: string };
@@ -100,7 +105,7 @@ export class QueueFunction extends Construct {
     props.directory.reader.grantRead(role);
     this.fn.addEventSource(
       new SqsEventSource(props.queue, {
-        batchSize: 1,
+        batchSize: props.batchSize,
         reportBatchItemFailures: true,
         // Never more pollers than reserved executions: a throttled batch counts as a receive.
         ...(props.reservedConcurrency === null

@@ -10,6 +10,7 @@ import { Match, type Template } from "aws-cdk-lib/assertions";
 import { SMTP_TIMEOUTS_MS } from "../../functions/shared/smtp-transport.ts";
 import { REPO_ROOT } from "../../infra/config.ts";
 import { CONTAINER_PORT } from "../../infra/constructs/ingress-service.ts";
+import { LINE_BATCH_SIZE } from "../../infra/constructs/queue-function.ts";
 import {
   actions,
   type CfnResource,
@@ -122,7 +123,7 @@ for (const layout of LAYOUTS) {
       }
     });
 
-    test("ordered consumers: batch 1, reserved concurrency >= event source maximum, visibility >= 6x timeout > SMTP timeouts", () => {
+    test("ordered consumers: FIFO lines in batches of ten, other queues one at a time, reserved concurrency >= event source maximum, visibility >= 6x timeout > SMTP timeouts", () => {
       let mappings = 0;
       for (const [id, t] of all(layout)) {
         const res = t.toJSON().Resources as Record<string, CfnResource>;
@@ -135,14 +136,15 @@ for (const layout of LAYOUTS) {
             EventSourceArn: { "Fn::GetAtt": [string, string] };
             ScalingConfig?: { MaximumConcurrency: number };
           };
-          assert.equal(p.BatchSize, 1, `${id}/${name}`);
           const fn = res[p.FunctionName.Ref]?.Properties as {
             Timeout: number;
             ReservedConcurrentExecutions?: number;
           };
           const queue = res[p.EventSourceArn["Fn::GetAtt"][0]]?.Properties as {
             VisibilityTimeout: number;
+            FifoQueue?: boolean;
           };
+          assert.equal(p.BatchSize, queue.FifoQueue ? LINE_BATCH_SIZE : 1, `${id}/${name}`);
           assert.ok(fn.ReservedConcurrentExecutions, `${id}/${name}: no reserved concurrency`);
           // All event sources of the function together stay within its reservation.
           const pollers = Object.values(res)

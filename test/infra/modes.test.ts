@@ -254,7 +254,7 @@ describe("send-only gateway", () => {
 });
 
 describe("queues and functions", () => {
-  test("FIFO queues: explicit deduplication, SSE-SQS, 6x function timeout, DLQ: route after maxReceiveCount, delivery after SQS's 1000 (held receives)", () => {
+  test("FIFO queues: explicit deduplication, SSE-SQS, 6x function timeout, DLQ after SQS's 1000 receives (the functions count failures themselves)", () => {
     const { gateways, deploy } = synthExample("multiple");
     const t = gateways.get("EAST");
     assert.ok(t);
@@ -267,9 +267,9 @@ describe("queues and functions", () => {
         SqsManagedSseEnabled: true,
         VisibilityTimeout: 360,
         MessageRetentionPeriod: 1209600,
-        // The delivery line's receives include those of the line-hold (fifo-queues.ts).
+        // Receives include those behind a failing record of a batch and the line-hold's.
         RedrivePolicy: {
-          maxReceiveCount: role === "route" ? 8 : 1000,
+          maxReceiveCount: 1000,
           deadLetterTargetArn: Match.anyValue(),
         },
       });
@@ -285,15 +285,19 @@ describe("queues and functions", () => {
     t.resourceCountIs("AWS::SQS::QueuePolicy", 4 + 2 + 2 + 2);
   });
 
-  test("event sources: one record per batch, ReportBatchItemFailures, concurrency capped", () => {
+  test("event sources: ten records per batch on a FIFO line, one elsewhere, ReportBatchItemFailures, concurrency capped", () => {
     const t = gateway("single", "GW1");
     // Router, delivery (its line and the retry line), and the outbound mailbag intake.
     t.resourceCountIs("AWS::Lambda::EventSourceMapping", 4);
     t.allResourcesProperties("AWS::Lambda::EventSourceMapping", {
-      BatchSize: 1,
       FunctionResponseTypes: ["ReportBatchItemFailures"],
       ScalingConfig: { MaximumConcurrency: 2 },
     });
+    const sizes = Object.values(t.findResources("AWS::Lambda::EventSourceMapping"))
+      .map((m) => (m.Properties as { BatchSize: number }).BatchSize)
+      .sort((a, b) => a - b);
+    // The retry line and the intake (standard queues), then the route and delivery lines.
+    assert.deepEqual(sizes, [1, 1, 10, 10]);
   });
 
   test("functions: nodejs24.x on arm64, 128 MB, 60 s, reserved concurrency, their own bucket", () => {

@@ -12,7 +12,7 @@ import { describe, test } from "node:test";
 import type { Template } from "aws-cdk-lib/assertions";
 import { gatewayCapabilities } from "../../core/capabilities.ts";
 import type { ConfigInput } from "../../core/config.ts";
-import { DELIVER_QUEUE_REDRIVE_RECEIVES } from "../../core/config-delivery.ts";
+import { LINE_REDRIVE_RECEIVES } from "../../core/config-delivery.ts";
 import { gatewayResources } from "../../core/names.ts";
 import { REPO_ROOT } from "../../infra/config.ts";
 import {
@@ -105,11 +105,12 @@ for (const layout of LAYOUTS) {
       const sends = sendsTo(t, "DeliverRole");
       for (const q of [retry, line, queueId(t, names.deadLetterQueues.deliver) as string])
         assert.ok(sends.includes(q), `${gw.id}: DeliverRole may not send to ${q}: ${sends}`);
-      // The line-hold receives the head again and again: only SQS's maximum as the backstop.
-      assert.equal(redrive(t, line).maxReceiveCount, DELIVER_QUEUE_REDRIVE_RECEIVES);
+      // The line-hold receives the head again and again, a failing record of a batch the
+      // records behind it: only SQS's maximum as the backstop, on every line.
+      assert.equal(redrive(t, line).maxReceiveCount, LINE_REDRIVE_RECEIVES);
       assert.equal(
         redrive(t, queueId(t, names.queues.route) as string).maxReceiveCount,
-        queues.maxReceiveCount,
+        LINE_REDRIVE_RECEIVES,
       );
     }
     assert.ok(checked > 0, "no gateway that delivers");
@@ -137,7 +138,7 @@ describe("push", () => {
     const line = queueId(t, names.queues.push) as string;
     assert.deepEqual(push.sources.sort(), [line, retry].sort());
     const dlq = queueId(t, names.deadLetterQueues.push) as string;
-    assert.equal(redrive(t, line).maxReceiveCount, DELIVER_QUEUE_REDRIVE_RECEIVES);
+    assert.equal(redrive(t, line).maxReceiveCount, LINE_REDRIVE_RECEIVES);
     for (const q of [retry, line, dlq]) assert.ok(sendsTo(t, "PostofficesPushRole").includes(q));
   });
 

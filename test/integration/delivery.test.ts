@@ -5,10 +5,13 @@
  * host outage in order, the queue lifetime, and a poison job dead-lettered with a log line.
  */
 import assert from "node:assert/strict";
+import { randomUUID } from "node:crypto";
 import { after, before, describe, test } from "node:test";
 import { ReceiveMessageCommand, SendMessageCommand } from "@aws-sdk/client-sqs";
+import type { SQSRecord } from "aws-lambda";
 import type { ConfigInput } from "../../core/config.ts";
 import { type DeliveryStatus, parseStatus } from "../../core/envelope.ts";
+import { BackendUnavailableError } from "../../core/errors.ts";
 import { newMessageId } from "../../core/ids.ts";
 import { gatewayResources, keys } from "../../core/names.ts";
 import { dialog, send, sendMany } from "../helpers/client.ts";
@@ -301,6 +304,51 @@ describe("order without stalling", () => {
 });
 
 describe("nothing silent", () => {
+  test("a job is dead-lettered after maxReceiveCount failures of its own, however often it was received", async () => {
+    // Received 40 times (behind failing jobs of its batch, or while its line waited), it fails
+    // now for the first time: retried. Its third failure of its own (maxReceiveCount 3) moves it.
+    const config = suite.gw.runtime.config;
+    const runtime = {
+      ...suite.gw.runtime,
+      config: { ...config, queues: { ...config.queues, maxReceiveCount: 3 } },
+    };
+    const names = gatewayResources(config.prefix, "GW1");
+    const sqs = suite.gw.clients.sqs;
+    const url = (await import("../../functions/shared/sqs-queue.ts")).queueUrlResolver(sqs);
+    const { settleFailure } = await import("../../functions/shared/middleware.ts");
+    const { inPart } = await import("../../functions/shared/aws-calls.ts");
+    const roles = [
+      ["route", { v: 1, id: newMessageId(), gateway: "GW1" }],
+      ["deliver", { v: 1, id: newMessageId(), gateway: "GW1", recipients: ["x@partner.test"] }],
+    ] as const;
+    for (const [role, job] of roles) {
+      const record = {
+        messageId: randomUUID(),
+        receiptHandle: "not-used",
+        body: JSON.stringify(job),
+        attributes: { ApproximateReceiveCount: "40", MessageGroupId: "GW1" },
+        eventSourceARN: `arn:aws:sqs:us-east-1:000000000000:${names.queues[role]}`,
+      } as unknown as SQSRecord;
+      const outcomes: boolean[] = [];
+      for (let i = 0; i < 3; i++) {
+        const failure = new BackendUnavailableError("the mailbag answered slowly");
+        outcomes.push(await inPart(role, () => settleFailure(runtime, record, failure), "GW1"));
+      }
+      assert.deepEqual(outcomes, [false, false, true], role);
+      const res = await sqs.send(
+        new ReceiveMessageCommand({
+          QueueUrl: await url(names.deadLetterQueues[role]),
+          MaxNumberOfMessages: 10,
+          VisibilityTimeout: 0,
+        }),
+      );
+      assert.ok(
+        (res.Messages ?? []).some((m) => m.Body?.includes(job.id)),
+        `${role}: in ${names.deadLetterQueues[role]}`,
+      );
+    }
+  });
+
   test("a poison job goes to the dead-letter queue with one error log line naming the mail id", async () => {
     const id = newMessageId();
     const names = gatewayResources(suite.gw.runtime.config.prefix, "GW1");
