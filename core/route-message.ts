@@ -90,10 +90,11 @@ function envelopeOf(deps: RouterDeps, job: RouteJob): Promise<unknown> {
 /**
  * A FIFO batch of one gateway's route jobs: ordered, not serial. Every envelope not carried by
  * its job is read at once, the messages are routed in order, and all their delivery jobs go out
- * in order with one batch call. Returns a result per job up to the first failure; the caller fails that job and every
- * later one of the group, so they are routed again, in order (resent delivery jobs are no-ops:
- * same deduplication ids). `firstReceive[i]` says job i is received for the first time (so it
- * never queued delivery jobs before): only then may its delivery job be marked `fresh`.
+ * in order with one batch call. Returns a result per job up to the first failure; the caller
+ * fails that job and every later one of the group, so they are routed again, in order (resent
+ * delivery jobs are no-ops: same deduplication ids). `firstReceive[i]` says job i is received
+ * for the first time (so it never queued delivery jobs before): only then may its delivery job
+ * be marked `fresh`.
  */
 export async function routeBatch(
   deps: RouterDeps,

@@ -93,8 +93,9 @@ export function fifoBatch<P = undefined>(
 const NOT_STARTED = new Error("not started: half of the invocation's time was spent; next batch");
 
 /**
- * Holds each line whose head found its next hop unreachable (or, for 0 s, was not started): every failed record of that FIFO
- * group in this batch is postponed by the same hold, the head last. All of them, because a
+ * Holds each line whose head found its next hop unreachable (or, for 0 s, was not started):
+ * every failed record of that FIFO group in this batch is postponed by the same hold, the head
+ * last. All of them, because a
  * group must not reopen before its head is due: SQS keeps a group closed while any of its
  * messages is in flight, but LocalStack reopens it as soon as the oldest in-flight message is
  * visible again (FifoQueue.requeue_inflight_messages), so a head postponed alone, shorter than
