@@ -1,8 +1,8 @@
 /**
  * The gateway side of the bench: the embedded emulator in its own process, and per gateway an
  * ingress process, a route process and a deliver process of the real CLI bundle, as deployed
- * (container + two Lambda functions). Reports the CPU each part used and the AWS calls each part made
- * (functions/shared/aws-calls.ts, written by `mailbag start` on SIGTERM).
+ * (container + two Lambda functions). Reports the CPU each part used and the AWS calls each
+ * part made (functions/shared/aws-calls.ts, written by `mailbag start` on SIGTERM).
  */
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";

@@ -95,11 +95,11 @@ const NOT_STARTED = new Error("not started: half of the invocation's time was sp
 /**
  * Holds each line whose head found its next hop unreachable (or, for 0 s, was not started):
  * every failed record of that FIFO group in this batch is postponed by the same hold, the head
- * last. All of them, because a
- * group must not reopen before its head is due: SQS keeps a group closed while any of its
- * messages is in flight, but LocalStack reopens it as soon as the oldest in-flight message is
- * visible again (FifoQueue.requeue_inflight_messages), so a head postponed alone, shorter than
- * the visibility of the records behind it, let messages after those overtake it there.
+ * last. All of them, because a group must not reopen before its head is due: SQS keeps a group
+ * closed while any of its messages is in flight, but LocalStack reopens it as soon as the oldest
+ * in-flight message is visible again (FifoQueue.requeue_inflight_messages), so a head postponed
+ * alone, shorter than the visibility of the records behind it, let messages after those
+ * overtake it there.
  * https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/FIFO-queues-understanding-logic.html
  */
 async function holdLines(

@@ -7,7 +7,7 @@ import {
   SendMessageCommand,
   type SQSClient,
 } from "@aws-sdk/client-sqs";
-import type { JobQueue } from "../../core/ports.ts";
+import type { JobQueue, QueuedJob } from "../../core/ports.ts";
 
 export function queueUrlResolver(sqs: SQSClient): (name: string) => Promise<string> {
   const urls = new Map<string, Promise<string>>();
@@ -30,11 +30,7 @@ export function sqsQueue(sqs: SQSClient, resolve = queueUrlResolver(sqs)): JobQu
   const coalesced = coalescingSender(sqs);
   return {
     async send(queueName, body, groupId, deduplicationId) {
-      await coalesced(await resolve(queueName), {
-        MessageBody: JSON.stringify(body),
-        MessageGroupId: groupId,
-        MessageDeduplicationId: deduplicationId,
-      });
+      await coalesced(await resolve(queueName), entryOf({ body, groupId, deduplicationId }));
     },
     async sendBatch(queueName, jobs) {
       const url = await resolve(queueName);
@@ -42,17 +38,12 @@ export function sqsQueue(sqs: SQSClient, resolve = queueUrlResolver(sqs)): JobQu
       // SendMessageBatch takes at most ten entries; each call waits for the one before, so the
       // queue holds them in this order
       // (https://docs.aws.amazon.com/AWSSimpleQueueService/latest/APIReference/API_SendMessageBatch.html).
-      for (let start = 0; start < jobs.length; start += 10) {
-        const chunk = jobs.slice(start, start + 10);
+      for (let start = 0; start < jobs.length; start += BATCH_ENTRIES) {
+        const chunk = jobs.slice(start, start + BATCH_ENTRIES);
         const res = await sqs.send(
           new SendMessageBatchCommand({
             QueueUrl: url,
-            Entries: chunk.map((job, i) => ({
-              Id: String(i),
-              MessageBody: JSON.stringify(job.body),
-              MessageGroupId: job.groupId,
-              MessageDeduplicationId: job.deduplicationId,
-            })),
+            Entries: chunk.map((job, i) => ({ Id: String(i), ...entryOf(job) })),
           }),
         );
         const failed = (res.Failed ?? []).map((f) => Number(f.Id));
@@ -83,6 +74,15 @@ export function sqsQueue(sqs: SQSClient, resolve = queueUrlResolver(sqs)): JobQu
 }
 
 type Entry = Omit<SendMessageBatchRequestEntry, "Id">;
+
+/** A FIFO job as a SendMessage(Batch) entry. */
+function entryOf(job: QueuedJob): Entry {
+  return {
+    MessageBody: JSON.stringify(job.body),
+    MessageGroupId: job.groupId,
+    MessageDeduplicationId: job.deduplicationId,
+  };
+}
 interface Waiting {
   readonly entry: Entry;
   readonly done: (err?: unknown) => void;
